@@ -1,0 +1,118 @@
+package core
+
+import "errors"
+
+// errNotRing is returned when MsgRing's target is not a *Ring.
+var errNotRing = errors.New("ourio: MsgRing target is not a *core.Ring")
+
+// GetTask reserves a task for MsgRing. Set its Callback, Userdata and Msg,
+// then pass it to MsgRing, which hands it to the target ring; the target
+// recycles it after running the callback.
+func (r *Ring) GetTask() *Task { return r.alloc() }
+
+// MsgRing hands task to target (IORING_OP_MSG_RING). The target's Run calls
+// task.Callback with the target as runtime and Result.Op OpMessage; ctx's
+// callback runs on this ring once the message is posted, with an error if it
+// could not be. The target is usually a ring owned by another goroutine or
+// thread: MsgRing is the one call that crosses rings.
+func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
+	tr, ok := target.(*Ring)
+	if !ok || tr == nil {
+		return Handle{}, errNotRing
+	}
+	if task == nil || task.owner != r || task.state != taskReserved {
+		return Handle{}, ErrForeignTask
+	}
+	if !opSupported(OpMsgRing) {
+		return Handle{}, &UnsupportedError{What: OpMsgRing.String()}
+	}
+	slot, err := tr.post(task)
+	if err != nil {
+		return Handle{}, err
+	}
+	t, s, err := r.start(OpMsgRing, ctx)
+	if err != nil {
+		tr.take(slot)
+		return Handle{}, err
+	}
+	task.slot = slot
+	t.target = Handle{task: task, gen: task.gen}
+	t.peer = tr
+	s.opcode = opMsgRing
+	s.fd = int32(tr.fd)
+	s.addr = msgData
+	s.off = inboxFlag | uint64(slot)
+	return t.Handle(), nil
+}
+
+// post parks task in the inbox until its message is reaped here.
+func (r *Ring) post(task *Task) (int32, error) {
+	r.inboxMu.Lock()
+	defer r.inboxMu.Unlock()
+	if r.inboxClosed {
+		return 0, ErrClosed
+	}
+	var slot int32
+	if n := len(r.inboxFree); n > 0 {
+		slot = r.inboxFree[n-1]
+		r.inboxFree = r.inboxFree[:n-1]
+		r.inbox[slot] = task
+	} else {
+		slot = int32(len(r.inbox))
+		r.inbox = append(r.inbox, task)
+	}
+	return slot, nil
+}
+
+// take removes the task parked in slot, or returns nil.
+func (r *Ring) take(slot int32) *Task {
+	r.inboxMu.Lock()
+	defer r.inboxMu.Unlock()
+	if slot < 0 || int(slot) >= len(r.inbox) || r.inbox[slot] == nil {
+		return nil
+	}
+	t := r.inbox[slot]
+	r.inbox[slot] = nil
+	r.inboxFree = append(r.inboxFree, slot)
+	return t
+}
+
+// deliver runs a task another ring sent here.
+func (r *Ring) deliver(slot int32, res int32) error {
+	t := r.take(slot)
+	if t == nil {
+		r.stale++
+		return nil
+	}
+	t.Result = Result{Op: OpMessage, Res: res}
+	var err error
+	if t.Callback != nil {
+		err = t.Callback(r, t)
+	}
+	r.release(t)
+	return err
+}
+
+// msgFailed returns a task whose message could not be posted to its owner.
+func (r *Ring) msgFailed(t *Task) {
+	if t.peer == nil {
+		return
+	}
+	if task := t.peer.take(t.target.task.slot); task != nil {
+		r.release(task)
+	}
+}
+
+// dropInbox returns undelivered tasks to their owners when the ring closes.
+func (r *Ring) dropInbox() {
+	r.inboxMu.Lock()
+	inbox := r.inbox
+	r.inbox, r.inboxFree = nil, nil
+	r.inboxClosed = true
+	r.inboxMu.Unlock()
+	for _, t := range inbox {
+		if t != nil {
+			r.release(t)
+		}
+	}
+}

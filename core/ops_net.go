@@ -1,0 +1,166 @@
+package core
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func bufAddr(b []byte) uint64 {
+	if len(b) == 0 {
+		return 0
+	}
+	return uint64(uintptr(unsafe.Pointer(&b[0])))
+}
+
+// Accept accepts one connection on a listening socket; flags are accept4
+// flags such as unix.SOCK_CLOEXEC. The task's Fd is the new socket and
+// RemoteSockaddr holds the peer's address.
+func (r *Ring) Accept(fd int, flags int, ctx Ctx) (Handle, error) {
+	t, s, err := r.start(OpAccept, ctx)
+	if err != nil {
+		return Handle{}, err
+	}
+	t.sa = unix.RawSockaddrAny{}
+	t.saLen = unix.SizeofSockaddrAny
+	s.opcode = opAccept
+	s.fd = int32(fd)
+	s.addr = uint64(uintptr(unsafe.Pointer(&t.sa)))
+	s.off = uint64(uintptr(unsafe.Pointer(&t.saLen)))
+	s.opFlags = uint32(flags)
+	return t.Handle(), nil
+}
+
+// AcceptMultishot accepts connections until cancelled or failed, one
+// completion per connection (IORING_ACCEPT_MULTISHOT). Peer addresses are
+// not reported; use getpeername where needed.
+func (r *Ring) AcceptMultishot(fd int, flags int, ctx Ctx) (Handle, error) {
+	t, s, err := r.start(OpAccept, ctx)
+	if err != nil {
+		return Handle{}, err
+	}
+	s.opcode = opAccept
+	s.fd = int32(fd)
+	s.opFlags = uint32(flags)
+	s.ioprio = acceptMultishot
+	return t.Handle(), nil
+}
+
+// Connect connects the socket fd to sa.
+func (r *Ring) Connect(fd int, sa unix.Sockaddr, ctx Ctx) (Handle, error) {
+	var raw unix.RawSockaddrAny
+	n, err := putSockaddr(sa, &raw)
+	if err != nil {
+		return Handle{}, err
+	}
+	t, s, err := r.start(OpConnect, ctx)
+	if err != nil {
+		return Handle{}, err
+	}
+	t.sa = raw
+	t.saLen = n
+	s.opcode = opConnect
+	s.fd = int32(fd)
+	s.addr = uint64(uintptr(unsafe.Pointer(&t.sa)))
+	s.off = uint64(n)
+	return t.Handle(), nil
+}
+
+// Recv receives into buf with recv(2) flags.
+func (r *Ring) Recv(fd int, buf []byte, flags int, ctx Ctx) (Handle, error) {
+	t, s, err := r.start(OpRecv, ctx)
+	if err != nil {
+		return Handle{}, err
+	}
+	t.buf = buf
+	s.opcode = opRecv
+	s.fd = int32(fd)
+	s.addr = bufAddr(buf)
+	s.len = uint32(len(buf))
+	s.opFlags = uint32(flags)
+	return t.Handle(), nil
+}
+
+// RecvMultishot receives repeatedly into buffers taken from br
+// (IORING_RECV_MULTISHOT with a provided buffer ring). Each completion's
+// Result.Buf holds the data; a result of 0 is end of stream and ENOBUFS means
+// br ran dry (the operation then ends and may be resubmitted).
+func (r *Ring) RecvMultishot(fd int, br *BufRing, ctx Ctx) (Handle, error) {
+	if br == nil || br.ring != r {
+		return Handle{}, ErrForeignTask
+	}
+	t, s, err := r.start(OpRecv, ctx)
+	if err != nil {
+		return Handle{}, err
+	}
+	t.group = br
+	s.opcode = opRecv
+	s.fd = int32(fd)
+	s.flags = sqeBufferSelect
+	s.bufIndex = br.group
+	s.ioprio = recvMultishot
+	return t.Handle(), nil
+}
+
+// Send sends buf with send(2) flags; the result may be short.
+func (r *Ring) Send(fd int, buf []byte, flags int, ctx Ctx) (Handle, error) {
+	t, s, err := r.start(OpSend, ctx)
+	if err != nil {
+		return Handle{}, err
+	}
+	t.buf = buf
+	s.opcode = opSend
+	s.fd = int32(fd)
+	s.addr = bufAddr(buf)
+	s.len = uint32(len(buf))
+	s.opFlags = uint32(flags)
+	return t.Handle(), nil
+}
+
+// Socket creates a socket; the task's Fd is the new descriptor.
+func (r *Ring) Socket(domain, typ, proto int, ctx Ctx) (Handle, error) {
+	t, s, err := r.start(OpSocket, ctx)
+	if err != nil {
+		return Handle{}, err
+	}
+	s.opcode = opSocket
+	s.fd = int32(domain)
+	s.off = uint64(typ)
+	s.len = uint32(proto)
+	return t.Handle(), nil
+}
+
+// Shutdown shuts down the read side, write side or both of a connection
+// (unix.SHUT_RD, SHUT_WR, SHUT_RDWR).
+func (r *Ring) Shutdown(fd int, how int, ctx Ctx) (Handle, error) {
+	t, s, err := r.start(OpShutdown, ctx)
+	if err != nil {
+		return Handle{}, err
+	}
+	s.opcode = opShutdown
+	s.fd = int32(fd)
+	s.len = uint32(how)
+	return t.Handle(), nil
+}
+
+// Poll completes once fd has one of events; the result is the ready mask.
+func (r *Ring) Poll(fd int, events uint32, ctx Ctx) (Handle, error) {
+	return r.poll(fd, events, 0, ctx)
+}
+
+// PollMultishot completes each time fd becomes ready, until cancelled.
+func (r *Ring) PollMultishot(fd int, events uint32, ctx Ctx) (Handle, error) {
+	return r.poll(fd, events, pollAddMulti, ctx)
+}
+
+func (r *Ring) poll(fd int, events uint32, mode uint32, ctx Ctx) (Handle, error) {
+	t, s, err := r.start(OpPoll, ctx)
+	if err != nil {
+		return Handle{}, err
+	}
+	s.opcode = opPollAdd
+	s.fd = int32(fd)
+	s.opFlags = events
+	s.len = mode
+	return t.Handle(), nil
+}

@@ -1,0 +1,632 @@
+package core
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options configures a Ring. The zero value is a good default.
+type Options struct {
+	// Entries is the submission queue size, rounded up to a power of two by
+	// the kernel. Zero means 256.
+	Entries uint32
+	// CQEntries is the completion queue size. Zero means four times Entries,
+	// which leaves room for multishot operations.
+	CQEntries uint32
+	// SingleIssuer promises that every call on the ring, from New to Close,
+	// is made on the OS thread that creates it (call runtime.LockOSThread
+	// first). The kernel then defers completion work to that thread
+	// (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN), the cheapest
+	// mode, and rejects any other thread with ErrWrongThread.
+	SingleIssuer bool
+
+	attachWQ int // fd of the ring whose worker pool to share, or 0
+}
+
+// Ring is one io_uring instance and the tasks it owns.
+//
+// A Ring is not safe for concurrent use: one goroutine at a time submits work
+// and runs it, and callbacks run on the goroutine that calls Run. With
+// Options.SingleIssuer that goroutine must also stay on one OS thread. To
+// hand work to a ring owned by another goroutine, use MsgRing.
+type Ring struct {
+	fd         int
+	setupFlags uint32
+	features   uint32
+	closed     bool
+	running    atomic.Bool
+
+	sqHead    *uint32 // advanced by the kernel
+	sqTail    *uint32
+	sqFlags   *uint32
+	sqMask    uint32
+	sqEntries uint32
+	sqes      []sqe
+	sqeTail   uint32 // next SQE to prepare
+	sqeHead   uint32 // SQEs before this are published to the kernel
+
+	cqHead    *uint32
+	cqTail    *uint32
+	cqMask    uint32
+	cqEntries uint32
+	cqes      []cqe
+
+	mmaps [][]byte
+
+	// The task pool. Tasks live in fixed chunks so their addresses never
+	// change while the kernel or another ring refers to them.
+	chunks     []*[chunkSize]Task
+	free       *Task
+	remoteFree atomic.Pointer[Task] // tasks returned by other rings
+	active     int                  // tasks submitted whose final completion is pending
+
+	// The inbox holds tasks other rings sent with MsgRing until their
+	// message is reaped here.
+	inboxMu   sync.Mutex
+	inbox     []*Task
+	inboxFree []int32
+	inboxClosed bool
+
+	bufRings []*BufRing
+	stale    uint64
+}
+
+const chunkSize = 128
+
+// New creates a ring.
+func New(opts Options) (*Ring, error) {
+	entries := opts.Entries
+	if entries == 0 {
+		entries = 256
+	}
+	cqEntries := opts.CQEntries
+	if cqEntries == 0 {
+		cqEntries = 4 * entries
+	}
+	var p params
+	p.cqEntries = cqEntries
+	wanted := []uint32{setupCQSize | setupClamp, setupSubmitAll, setupNoSQArray}
+	if opts.SingleIssuer {
+		wanted = append(wanted, setupSingleIssuer|setupCoopTaskrun|setupTaskrunFlag, setupDeferTaskrun)
+	}
+	if opts.attachWQ > 0 {
+		p.wqFd = uint32(opts.attachWQ)
+	}
+	fd, err := setupWithFallback(entries, &p, wanted, opts.attachWQ > 0)
+	if err != nil {
+		return nil, err
+	}
+	r := &Ring{fd: fd, setupFlags: p.flags, features: p.features}
+	if err := r.mapRings(&p); err != nil {
+		r.unmap()
+		unix.Close(fd)
+		return nil, err
+	}
+	if err := loadProbe(r.fd); err != nil {
+		r.unmap()
+		unix.Close(fd)
+		return nil, err
+	}
+	return r, nil
+}
+
+// setupWithFallback calls io_uring_setup with every flag group in wanted,
+// dropping the newest group each time the kernel rejects the set, so a ring
+// comes up on older kernels with the features they have.
+func setupWithFallback(entries uint32, p *params, wanted []uint32, attach bool) (int, error) {
+	base := uint32(0)
+	if attach {
+		base = setupAttachWQ
+	}
+	for n := len(wanted); ; n-- {
+		flags := base
+		for _, f := range wanted[:n] {
+			flags |= f
+		}
+		q := *p
+		q.flags = flags
+		fd, errno := setupSyscall(entries, &q)
+		if errno == 0 {
+			*p = q
+			return fd, nil
+		}
+		if errno != unix.EINVAL || n == 0 {
+			if errno == unix.ENOSYS || errno == unix.EPERM {
+				return -1, &UnsupportedError{What: "io_uring (" + errno.Error() + ")"}
+			}
+			return -1, errno
+		}
+	}
+}
+
+// setupSyscall is a variable so tests can play an older kernel.
+var setupSyscall = func(entries uint32, p *params) (int, unix.Errno) {
+	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(p)), 0)
+	return int(fd), errno
+}
+
+func (r *Ring) mapRings(p *params) error {
+	sqSize := uintptr(p.sqOff.array) + uintptr(p.sqEntries)*4
+	cqSize := uintptr(p.cqOff.cqes) + uintptr(p.cqEntries)*unsafe.Sizeof(cqe{})
+	if p.features&featSingleMmap != 0 && cqSize > sqSize {
+		sqSize = cqSize
+	}
+	sqMem, err := unix.Mmap(r.fd, offSQRing, int(sqSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return err
+	}
+	r.mmaps = append(r.mmaps, sqMem)
+	cqMem := sqMem
+	if p.features&featSingleMmap == 0 {
+		if cqMem, err = unix.Mmap(r.fd, offCQRing, int(cqSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
+			return err
+		}
+		r.mmaps = append(r.mmaps, cqMem)
+	}
+	sqeMem, err := unix.Mmap(r.fd, offSQEs, int(uintptr(p.sqEntries)*unsafe.Sizeof(sqe{})), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return err
+	}
+	r.mmaps = append(r.mmaps, sqeMem)
+
+	u32 := func(mem []byte, off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&mem[off])) }
+	r.sqHead = u32(sqMem, p.sqOff.head)
+	r.sqTail = u32(sqMem, p.sqOff.tail)
+	r.sqFlags = u32(sqMem, p.sqOff.flags)
+	r.sqMask = *u32(sqMem, p.sqOff.ringMask)
+	r.sqEntries = *u32(sqMem, p.sqOff.ringEntries)
+	r.sqes = unsafe.Slice((*sqe)(unsafe.Pointer(&sqeMem[0])), p.sqEntries)
+	if p.flags&setupNoSQArray == 0 {
+		array := unsafe.Slice(u32(sqMem, p.sqOff.array), p.sqEntries)
+		for i := range array {
+			array[i] = uint32(i)
+		}
+	}
+	r.cqHead = u32(cqMem, p.cqOff.head)
+	r.cqTail = u32(cqMem, p.cqOff.tail)
+	r.cqMask = *u32(cqMem, p.cqOff.ringMask)
+	r.cqEntries = *u32(cqMem, p.cqOff.ringEntries)
+	r.cqes = unsafe.Slice((*cqe)(unsafe.Pointer(&cqMem[p.cqOff.cqes])), p.cqEntries)
+	r.sqeTail = atomic.LoadUint32(r.sqTail)
+	r.sqeHead = r.sqeTail
+	return nil
+}
+
+func (r *Ring) unmap() {
+	for _, m := range r.mmaps {
+		unix.Munmap(m)
+	}
+	r.mmaps = nil
+	r.sqes, r.cqes = nil, nil
+}
+
+// InitChild creates a ring that shares this ring's kernel worker pool
+// (IORING_SETUP_ATTACH_WQ), typically for another thread. The child is an
+// independent Ring: close it on its own.
+func (r *Ring) InitChild(opts Options) (*Ring, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
+	opts.attachWQ = r.fd
+	return New(opts)
+}
+
+// Fd returns the ring's file descriptor. It polls readable when completions
+// are waiting, which lets another event loop drive the ring; see PollableFd.
+func (r *Ring) Fd() int { return r.fd }
+
+// Active returns how many submitted tasks still await their final completion.
+func (r *Ring) Active() int { return r.active }
+
+// SingleIssuer reports whether the kernel accepted the single-issuer flags.
+func (r *Ring) SingleIssuer() bool { return r.setupFlags&setupSingleIssuer != 0 }
+
+// Close cancels every operation in flight, waits until the kernel has
+// finished with all memory those operations refer to, and releases the ring.
+// Callbacks of cancelled operations do not run. Close must be called by the
+// goroutine that owns the ring, and not from inside a callback.
+func (r *Ring) Close() error {
+	if r.closed {
+		return ErrClosed
+	}
+	if !r.running.CompareAndSwap(false, true) {
+		return ErrBusy
+	}
+	defer r.running.Store(false)
+	var err error
+	if r.active > 0 {
+		err = r.drainForClose()
+	}
+	for _, br := range r.bufRings {
+		br.release()
+	}
+	r.bufRings = nil
+	r.closed = true
+	r.unmap()
+	if cerr := unix.Close(r.fd); err == nil {
+		err = cerr
+	}
+	r.dropInbox()
+	return err
+}
+
+// drainForClose cancels everything and reaps until the kernel holds no
+// request of ours, so no buffer it refers to is freed early.
+func (r *Ring) drainForClose() error {
+	for r.active > 0 {
+		s, err := r.getSQE()
+		if err != nil {
+			return err
+		}
+		t := r.alloc()
+		r.launch(t, s, OpCancel, Ctx{})
+		t.kind = kindQuiet
+		s.opcode = opAsyncCancel
+		s.opFlags = cancelAny | cancelAll
+		if err := r.submitAndWait(1); err != nil {
+			return err
+		}
+		for {
+			n := r.reapSilently()
+			if n == 0 || r.active == 0 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// reapSilently consumes completions without running user callbacks.
+func (r *Ring) reapSilently() int {
+	n := 0
+	for head := *r.cqHead; head != atomic.LoadUint32(r.cqTail); head++ {
+		c := r.cqes[head&r.cqMask]
+		atomic.StoreUint32(r.cqHead, head+1)
+		n++
+		if c.userData&inboxFlag != 0 {
+			continue // dropInbox returns these tasks
+		}
+		if t := r.lookup(c.userData); t != nil && c.flags&cqeFMore == 0 {
+			r.active--
+			t.state = taskReserved
+			if t.bufID >= 0 {
+				t.bufID = -1
+			}
+			r.release(t)
+		}
+	}
+	return n
+}
+
+// RunMode says how long Run waits.
+type RunMode int
+
+const (
+	// UntilDone runs until no submitted task is left.
+	UntilDone RunMode = iota
+	// Once waits for at least one completion and runs what is ready.
+	Once
+	// NoWait submits and runs what is ready without waiting.
+	NoWait
+)
+
+// Run submits pending work and runs completions according to mode. If a
+// callback returns an error, Run stops at once and returns it; completions not
+// yet run stay queued for the next Run.
+func (r *Ring) Run(mode RunMode) error {
+	if r.closed {
+		return ErrClosed
+	}
+	if !r.running.CompareAndSwap(false, true) {
+		return ErrBusy
+	}
+	defer r.running.Store(false)
+	switch mode {
+	case NoWait:
+		if err := r.submitAndWait(0); err != nil {
+			return err
+		}
+		_, err := r.reap()
+		return err
+	case Once:
+		if err := r.submitAndWait(0); err != nil {
+			return err
+		}
+		n, err := r.reap()
+		if err != nil || n > 0 {
+			return err
+		}
+		if err := r.submitAndWait(1); err != nil {
+			return err
+		}
+		_, err = r.reap()
+		return err
+	default:
+		for {
+			if err := r.submitAndWait(0); err != nil {
+				return err
+			}
+			n, err := r.reap()
+			if err != nil {
+				return err
+			}
+			if r.active == 0 && r.sqeTail == r.sqeHead {
+				return nil
+			}
+			if n == 0 {
+				if err := r.submitAndWait(1); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// submitAndWait publishes prepared SQEs and enters the kernel if there is
+// anything to submit, deferred work to run, or a completion to wait for.
+func (r *Ring) submitAndWait(wait uint32) error {
+	if r.sqeTail != r.sqeHead {
+		atomic.StoreUint32(r.sqTail, r.sqeTail)
+		r.sqeHead = r.sqeTail
+	}
+	for {
+		pending := r.sqeHead - atomic.LoadUint32(r.sqHead)
+		var flags uintptr
+		if wait > 0 || r.setupFlags&setupDeferTaskrun != 0 || atomic.LoadUint32(r.sqFlags)&(sqTaskrun|sqCQOverflow) != 0 {
+			flags = enterGetEvents
+		}
+		if pending == 0 && flags == 0 {
+			return nil
+		}
+		if wait > 0 && r.cqReady() {
+			wait = 0
+		}
+		var errno unix.Errno
+		if wait > 0 {
+			_, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), uintptr(wait), flags, 0, 0)
+		} else {
+			_, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), 0, flags, 0, 0)
+		}
+		switch errno {
+		case 0:
+			return nil
+		case unix.EINTR:
+			continue
+		case unix.EEXIST:
+			return ErrWrongThread
+		default:
+			return errno
+		}
+	}
+}
+
+func (r *Ring) cqReady() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) }
+
+// reap runs the callbacks of every completion that is ready.
+func (r *Ring) reap() (int, error) {
+	n := 0
+	for {
+		head := *r.cqHead
+		tail := atomic.LoadUint32(r.cqTail)
+		if head == tail {
+			return n, nil
+		}
+		for ; head != tail; head++ {
+			c := r.cqes[head&r.cqMask]
+			atomic.StoreUint32(r.cqHead, head+1)
+			n++
+			if err := r.complete(c.userData, c.res, c.flags); err != nil {
+				return n, err
+			}
+		}
+	}
+}
+
+func (r *Ring) lookup(ud uint64) *Task {
+	idx := uint32(ud)
+	if int(idx) >= len(r.chunks)*chunkSize {
+		return nil
+	}
+	t := &r.chunks[idx/chunkSize][idx%chunkSize]
+	if t.gen != uint32(ud>>32) || t.state != taskInFlight {
+		return nil
+	}
+	return t
+}
+
+func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
+	if ud&inboxFlag != 0 {
+		return r.deliver(int32(ud&^inboxFlag), res)
+	}
+	t := r.lookup(ud)
+	if t == nil {
+		r.stale++
+		return nil
+	}
+	more := flags&cqeFMore != 0
+	if !more {
+		r.active--
+		t.state = taskReserved
+	}
+	t.Result.Res = res
+	t.Result.Flags = flags
+	if t.kind != kindUser {
+		r.completeInternal(t, res)
+		r.release(t)
+		return nil
+	}
+	if flags&cqeFBuffer != 0 && t.group != nil {
+		id := uint16(flags >> cqeBufferShift)
+		t.bufID = int32(id)
+		t.Result.Buf = t.group.buffer(id, res)
+	} else {
+		t.Result.Buf = nil
+	}
+	if t.Result.Op == OpMsgRing && res < 0 {
+		r.msgFailed(t)
+	}
+	if t.Result.Op == OpTimer && res == -int32(unix.ETIME) {
+		t.Result.Res = 0
+	}
+	var err error
+	if t.Callback != nil {
+		err = t.Callback(r, t)
+	}
+	if t.bufID >= 0 {
+		t.group.Recycle(uint16(t.bufID))
+		t.bufID = -1
+	}
+	if !more {
+		r.finish(t)
+	}
+	return err
+}
+
+// finish retires a task after its final completion.
+func (r *Ring) finish(t *Task) {
+	if t.timer.Live() {
+		r.removeTimer(t.timer)
+	}
+	r.release(t)
+}
+
+// alloc takes a task from the pool.
+func (r *Ring) alloc() *Task {
+	t := r.free
+	if t == nil {
+		t = r.reclaimRemote()
+		if t == nil {
+			r.grow()
+			t = r.free
+		}
+	}
+	r.free = t.next
+	t.next = nil
+	t.state = taskReserved
+	return t
+}
+
+func (r *Ring) grow() {
+	c := new([chunkSize]Task)
+	base := uint32(len(r.chunks) * chunkSize)
+	r.chunks = append(r.chunks, c)
+	for i := chunkSize - 1; i >= 0; i-- {
+		t := &c[i]
+		t.idx = base + uint32(i)
+		t.owner = r
+		t.rt = r
+		t.bufID = -1
+		t.slot = -1
+		t.next = r.free
+		r.free = t
+	}
+}
+
+// reclaimRemote takes back the tasks other rings finished with.
+func (r *Ring) reclaimRemote() *Task {
+	list := r.remoteFree.Swap(nil)
+	for list != nil {
+		t := list
+		list = t.remoteNext
+		t.remoteNext = nil
+		t.gen = (t.gen + 1) & genMask
+		t.state = taskFree
+		t.next = r.free
+		r.free = t
+	}
+	return r.free
+}
+
+// release returns a task to its owner's pool, dropping every reference it
+// held so the pool keeps no caller memory alive.
+func (r *Ring) release(t *Task) {
+	t.Userdata = nil
+	t.Callback = nil
+	t.Msg = 0
+	t.Result = Result{}
+	t.kind = kindUser
+	t.buf = nil
+	clear(t.bufs)
+	t.bufs = t.bufs[:0]
+	clear(t.iovs)
+	t.iovs = t.iovs[:0]
+	t.peer = nil
+	t.path = t.path[:0]
+	t.group = nil
+	t.target = Handle{}
+	t.timer = Handle{}
+	t.bufID = -1
+	t.slot = -1
+	t.linked = false
+	if t.owner != r {
+		for {
+			head := t.owner.remoteFree.Load()
+			t.remoteNext = head
+			if t.owner.remoteFree.CompareAndSwap(head, t) {
+				return
+			}
+		}
+	}
+	t.gen = (t.gen + 1) & genMask
+	t.state = taskFree
+	t.next = r.free
+	r.free = t
+}
+
+// getSQE returns the next free submission entry, zeroed, submitting what is
+// queued when the queue is full.
+func (r *Ring) getSQE() (*sqe, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
+	if r.sqeTail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
+		if err := r.submitAndWait(0); err != nil {
+			return nil, err
+		}
+		if r.sqeTail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
+			return nil, unix.EBUSY
+		}
+	}
+	s := &r.sqes[r.sqeTail&r.sqMask]
+	*s = sqe{}
+	r.sqeTail++
+	return s, nil
+}
+
+// launch binds a reserved task to a prepared SQE.
+func (r *Ring) launch(t *Task, s *sqe, op Op, ctx Ctx) {
+	t.Callback = ctx.Callback
+	t.Userdata = ctx.Userdata
+	t.Msg = ctx.Msg
+	t.Result.Op = op
+	t.state = taskInFlight
+	t.sqePos = r.sqeTail - 1
+	r.active++
+	s.userData = t.Handle().userData()
+}
+
+// start prepares a user operation: it checks kernel support, takes an SQE
+// and a task, and links them.
+func (r *Ring) start(op Op, ctx Ctx) (*Task, *sqe, error) {
+	if !opSupported(op) {
+		return nil, nil, &UnsupportedError{What: op.String()}
+	}
+	s, err := r.getSQE()
+	if err != nil {
+		return nil, nil, err
+	}
+	t := r.alloc()
+	r.launch(t, s, op, ctx)
+	return t, s, nil
+}
+
+// Submit publishes every prepared operation to the kernel without waiting.
+func (r *Ring) Submit() error {
+	if r.closed {
+		return ErrClosed
+	}
+	return r.submitAndWait(0)
+}

@@ -1,0 +1,209 @@
+package core
+
+import (
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Callback is the one signature every completion runs with. rt is the runtime
+// that completed the task (use it to submit follow-up work) and t is the task,
+// whose Result holds the outcome. A non-nil error stops the Run that delivered
+// the completion and is returned from it; the ring stays usable.
+//
+// t belongs to the runtime: it is recycled when the callback returns (after the
+// final completion of a multishot operation), so a callback must not keep t or
+// t.Result.Buf beyond its return.
+type Callback func(rt Runtime, t *Task) error
+
+// Ctx says what runs when a submission completes: the callback, the userdata
+// it receives and a 16-bit message that lets one callback serve several
+// purposes. A nil Callback means the completion is consumed silently.
+type Ctx struct {
+	Callback Callback
+	Userdata any
+	Msg      uint16
+}
+
+// Task is one unit of work owned by a runtime. A submission method takes a
+// Task from the runtime's pool, the kernel completes it, its Callback runs and
+// the task returns to the pool. Tasks handed to MsgRing are filled by the
+// caller through GetTask.
+type Task struct {
+	// Userdata is the caller's value, given back to the callback. Use
+	// UserdataAs to recover its type.
+	Userdata any
+	// Callback runs on completion.
+	Callback Callback
+	// Msg is the caller's message; MsgAs converts it to the caller's enum.
+	Msg uint16
+	// Result is the outcome, valid inside the callback.
+	Result Result
+
+	rt    Runtime
+	owner *Ring
+	idx   uint32
+	gen   uint32
+	state taskState
+	kind  internalKind
+
+	next       *Task // free list
+	remoteNext *Task // owner's remote free list
+
+	// Memory the kernel reads or writes while the operation is in flight.
+	// The task keeps it reachable until the final completion.
+	buf     []byte
+	bufs    [][]byte
+	iovs    []unix.Iovec
+	ts      timespec
+	sa      unix.RawSockaddrAny
+	saLen   uint32
+	path    []byte
+	statx   *unix.Statx_t
+	group   *BufRing
+	sqePos  uint32 // index of the task's SQE in submission order
+	target  Handle // for internal cancel / deadline tasks, or the task a MsgRing carries
+	peer    *Ring  // the ring a MsgRing targets
+	timer   Handle // deadline timer watching this task
+	bufID   int32  // provided buffer held in Result.Buf, -1 if none
+	slot    int32  // inbox slot while in flight to another ring
+	linked  bool   // a linked timeout follows the task's SQE
+}
+
+type taskState uint8
+
+const (
+	taskFree taskState = iota
+	taskReserved
+	taskInFlight
+)
+
+type internalKind uint8
+
+const (
+	kindUser internalKind = iota
+	kindLinkTimeout
+	kindDeadlineTimer
+	kindDeadlineCancel
+	kindQuiet
+)
+
+// Result is the outcome of a completed task.
+type Result struct {
+	// Op is the operation that completed.
+	Op Op
+	// Res is the kernel's result: a count, a file descriptor, or a negated
+	// errno. Prefer Err, N and Fd.
+	Res int32
+	// Flags are the completion's IORING_CQE_F_* flags.
+	Flags uint32
+	// Buf is the data a multishot receive placed in a provided buffer. It is
+	// valid until the callback returns, unless TakeBuffer is called.
+	Buf []byte
+}
+
+// Err returns the operation's error as a syscall.Errno, or nil. A timer that
+// expired reports nil; a task whose deadline passed reports ECANCELED.
+func (t *Task) Err() error {
+	if t.Result.Res < 0 {
+		return syscall.Errno(-t.Result.Res)
+	}
+	return nil
+}
+
+// N returns the byte count of a successful read, write, send or receive.
+func (t *Task) N() int {
+	if t.Result.Res < 0 {
+		return 0
+	}
+	return int(t.Result.Res)
+}
+
+// Fd returns the file descriptor made by accept, socket or openat, or -1.
+func (t *Task) Fd() int {
+	if t.Result.Res < 0 {
+		return -1
+	}
+	return int(t.Result.Res)
+}
+
+// More reports whether a multishot operation will complete again.
+func (t *Task) More() bool { return t.Result.Flags&cqeFMore != 0 }
+
+// Handle returns the handle of the task's current use.
+func (t *Task) Handle() Handle { return Handle{task: t, gen: t.gen} }
+
+// Statx returns the result of a Statx operation, valid inside the callback.
+func (t *Task) Statx() *unix.Statx_t { return t.statx }
+
+// RemoteSockaddr returns the peer address an Accept filled in, as the kernel
+// wrote it, valid inside the callback.
+func (t *Task) RemoteSockaddr() *unix.RawSockaddrAny { return &t.sa }
+
+// TakeBuffer keeps the provided buffer in Result.Buf out of the buffer ring
+// after the callback returns. The caller owns the bytes until it passes the id
+// to BufRing.Recycle. It returns ok false when the task holds no buffer.
+func (t *Task) TakeBuffer() (buf []byte, id uint16, ok bool) {
+	if t.bufID < 0 {
+		return nil, 0, false
+	}
+	id = uint16(t.bufID)
+	t.bufID = -1
+	return t.Result.Buf, id, true
+}
+
+// UserdataAs returns t.Userdata as a T, or T's zero value if it holds
+// something else.
+func UserdataAs[T any](t *Task) T {
+	v, _ := t.Userdata.(T)
+	return v
+}
+
+// MsgAs returns t.Msg converted to the caller's message type.
+func MsgAs[M ~uint16](t *Task) M { return M(t.Msg) }
+
+// Handle names one use of a task: the submission that returned it. It stays
+// safe to use after the task is recycled; it then refers to nothing and
+// cancels nothing.
+type Handle struct {
+	task *Task
+	gen  uint32
+}
+
+// Live reports whether the operation the handle names has not yet completed
+// for the last time.
+func (h Handle) Live() bool {
+	return h.task != nil && h.task.gen == h.gen && h.task.state == taskInFlight
+}
+
+// Cancel asks the runtime to cancel the operation. ctx's callback receives the
+// cancel's own result: nil, ENOENT when the operation already finished, or
+// EALREADY when it could not be stopped. The cancelled operation completes
+// with ECANCELED (or its own result if it won the race).
+func (h Handle) Cancel(ctx Ctx) (Handle, error) {
+	if h.task == nil {
+		return Handle{}, ErrInvalidHandle
+	}
+	return h.task.rt.Cancel(h, ctx)
+}
+
+// SetDeadline bounds the operation: if it has not completed by d it is
+// cancelled and completes with ECANCELED.
+func (h Handle) SetDeadline(d time.Time) error {
+	if h.task == nil {
+		return ErrInvalidHandle
+	}
+	return h.task.rt.SetDeadline(h, d)
+}
+
+// userData is what the kernel carries for a task: the pool index and the
+// generation, so a stale completion or cancel never reaches a recycled task.
+func (h Handle) userData() uint64 {
+	return uint64(h.gen&genMask)<<32 | uint64(h.task.idx)
+}
+
+const (
+	genMask   = 1<<31 - 1
+	inboxFlag = 1 << 63
+)
