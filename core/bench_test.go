@@ -1,0 +1,256 @@
+package core
+
+import (
+	"io"
+	"net"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func BenchmarkNop(b *testing.B) {
+	r, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Nop(Ctx{}); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Run(UntilDone); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNopBatch64(b *testing.B) {
+	r, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if _, err := r.Nop(Ctx{}); err != nil {
+			b.Fatal(err)
+		}
+		if n++; n%64 == 0 {
+			if err := r.Run(UntilDone); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := r.Run(UntilDone); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// tcpPair returns both ends of a loopback TCP connection as raw fds.
+func tcpPair(tb testing.TB) (client, server int) {
+	ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer unix.Close(ln)
+	if err := unix.Bind(ln, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := unix.Listen(ln, 16); err != nil {
+		tb.Fatal(err)
+	}
+	sa, _ := unix.Getsockname(ln)
+	client, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := unix.Connect(client, sa); err != nil {
+		tb.Fatal(err)
+	}
+	server, _, err = unix.Accept4(ln, unix.SOCK_CLOEXEC)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	unix.SetsockoptInt(client, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	unix.SetsockoptInt(server, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	tb.Cleanup(func() { unix.Close(client); unix.Close(server) })
+	return client, server
+}
+
+// echoBench drives ping-pong round trips over conns connections, both ends
+// on one ring and entirely by callbacks.
+type echoBench struct {
+	left    int
+	msgSize int
+	stop    bool // set while draining: callbacks submit nothing new
+}
+
+type echoConn struct {
+	b              *echoBench
+	client, server int
+	cbuf, sbuf     []byte
+	msg            []byte
+}
+
+const (
+	echoClientSent uint16 = iota
+	echoServerRecv
+	echoServerSent
+	echoClientRecv
+)
+
+func echoStep(rt Runtime, t *Task) error {
+	c := UserdataAs[*echoConn](t)
+	if c.b.stop {
+		return nil
+	}
+	if err := t.Err(); err != nil {
+		if err == unix.ECANCELED {
+			return nil
+		}
+		return err
+	}
+	switch t.Msg {
+	case echoServerRecv:
+		if t.N() == 0 {
+			return io.ErrUnexpectedEOF
+		}
+		_, err := rt.Send(c.server, c.sbuf[:t.N()], 0, Ctx{Callback: echoStep, Userdata: c, Msg: echoServerSent})
+		return err
+	case echoServerSent:
+		_, err := rt.Recv(c.server, c.sbuf, 0, Ctx{Callback: echoStep, Userdata: c, Msg: echoServerRecv})
+		return err
+	case echoClientRecv:
+		// One round trip done; messages are small enough to arrive whole.
+		if c.b.left--; c.b.left <= 0 {
+			return nil
+		}
+		if _, err := rt.Send(c.client, c.msg, 0, Ctx{Callback: echoStep, Userdata: c, Msg: echoClientSent}); err != nil {
+			return err
+		}
+		_, err := rt.Recv(c.client, c.cbuf, 0, Ctx{Callback: echoStep, Userdata: c, Msg: echoClientRecv})
+		return err
+	}
+	return nil
+}
+
+func benchmarkEchoCallback(b *testing.B, conns, size int) {
+	r, err := New(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	eb := &echoBench{msgSize: size}
+	cs := make([]*echoConn, conns)
+	for i := range cs {
+		cl, sv := tcpPair(b)
+		cs[i] = &echoConn{b: eb, client: cl, server: sv, cbuf: make([]byte, size), sbuf: make([]byte, size), msg: make([]byte, size)}
+	}
+	round := func(n int) {
+		eb.left = n
+		eb.stop = false
+		for _, c := range cs {
+			r.Recv(c.server, c.sbuf, 0, Ctx{Callback: echoStep, Userdata: c, Msg: echoServerRecv})
+			r.Send(c.client, c.msg, 0, Ctx{Callback: echoStep, Userdata: c, Msg: echoClientSent})
+			r.Recv(c.client, c.cbuf, 0, Ctx{Callback: echoStep, Userdata: c, Msg: echoClientRecv})
+		}
+		for eb.left > 0 {
+			if err := r.Run(Once); err != nil {
+				b.Fatal(err)
+			}
+		}
+		eb.stop = true
+		if _, err := r.CancelAll(Ctx{}); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Run(UntilDone); err != nil {
+			b.Fatal(err)
+		}
+	}
+	round(1000) // warm the task pool
+	b.ReportAllocs()
+	b.ResetTimer()
+	round(b.N)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+func benchmarkEchoStdNet(b *testing.B, conns, size int) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, size)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	clients := make([]net.Conn, conns)
+	for i := range clients {
+		if clients[i], err = net.Dial("tcp", ln.Addr().String()); err != nil {
+			b.Fatal(err)
+		}
+		defer clients[i].Close()
+	}
+	run := func(total int) {
+		var wg sync.WaitGroup
+		per := (total + conns - 1) / conns
+		for _, c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				msg := make([]byte, size)
+				buf := make([]byte, size)
+				for range per {
+					if _, err := c.Write(msg); err != nil {
+						return
+					}
+					if _, err := io.ReadFull(c, buf); err != nil {
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	run(1000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	run(b.N)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+func BenchmarkEcho(b *testing.B) {
+	for _, conns := range []int{1, 16} {
+		b.Run("callback/conns="+itoa(conns), func(b *testing.B) { benchmarkEchoCallback(b, conns, 64) })
+		b.Run("stdnet/conns="+itoa(conns), func(b *testing.B) { benchmarkEchoStdNet(b, conns, 64) })
+	}
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
