@@ -35,7 +35,9 @@ func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
 		tr.take(slot)
 		return Handle{}, err
 	}
-	task.slot = slot
+	// The slot is kept on the sending task: once posted, task belongs to
+	// the target ring's goroutine and must not be written here.
+	t.slot = slot
 	t.target = Handle{task: task, gen: task.gen}
 	t.peer = tr
 	s.opcode = opMsgRing
@@ -98,7 +100,7 @@ func (r *Ring) msgFailed(t *Task) {
 	if t.peer == nil {
 		return
 	}
-	if task := t.peer.take(t.target.task.slot); task != nil {
+	if task := t.peer.take(t.slot); task != nil {
 		r.release(task)
 	}
 }

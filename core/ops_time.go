@@ -1,6 +1,7 @@
 package core
 
 import (
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -115,7 +116,10 @@ func (r *Ring) SetDeadline(h Handle, when time.Time) error {
 		return ErrTaskDone
 	}
 	d := time.Until(when)
-	if t.sqePos == r.sqeTail-1 && t.sqePos >= r.sqeHead && !t.timer.Live() && !t.linked {
+	// The linked timeout must go right after the task's SQE and in the same
+	// submission, so it needs a free SQE without submitting the queue.
+	room := r.sqeTail-atomic.LoadUint32(r.sqHead) < r.sqEntries
+	if room && t.sqePos == r.sqeTail-1 && t.sqePos >= r.sqeHead && !t.timer.Live() && !t.linked {
 		return r.linkTimeout(t, d)
 	}
 	if t.timer.Live() {

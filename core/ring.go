@@ -65,9 +65,9 @@ type Ring struct {
 
 	// The inbox holds tasks other rings sent with MsgRing until their
 	// message is reaped here.
-	inboxMu   sync.Mutex
-	inbox     []*Task
-	inboxFree []int32
+	inboxMu     sync.Mutex
+	inbox       []*Task
+	inboxFree   []int32
 	inboxClosed bool
 
 	bufRings []*BufRing
@@ -88,10 +88,13 @@ func New(opts Options) (*Ring, error) {
 	}
 	var p params
 	p.cqEntries = cqEntries
-	wanted := []uint32{setupCQSize | setupClamp, setupSubmitAll, setupNoSQArray}
+	// Oldest first, so the fallback drops the newest feature first:
+	// SUBMIT_ALL 5.18, SINGLE_ISSUER 6.0, DEFER_TASKRUN 6.1, NO_SQARRAY 6.6.
+	wanted := []uint32{setupCQSize | setupClamp, setupSubmitAll}
 	if opts.SingleIssuer {
 		wanted = append(wanted, setupSingleIssuer|setupCoopTaskrun|setupTaskrunFlag, setupDeferTaskrun)
 	}
+	wanted = append(wanted, setupNoSQArray)
 	if opts.attachWQ > 0 {
 		p.wqFd = uint32(opts.attachWQ)
 	}

@@ -53,22 +53,22 @@ type Task struct {
 
 	// Memory the kernel reads or writes while the operation is in flight.
 	// The task keeps it reachable until the final completion.
-	buf     []byte
-	bufs    [][]byte
-	iovs    []unix.Iovec
-	ts      timespec
-	sa      unix.RawSockaddrAny
-	saLen   uint32
-	path    []byte
-	statx   *unix.Statx_t
-	group   *BufRing
-	sqePos  uint32 // index of the task's SQE in submission order
-	target  Handle // for internal cancel / deadline tasks, or the task a MsgRing carries
-	peer    *Ring  // the ring a MsgRing targets
-	timer   Handle // deadline timer watching this task
-	bufID   int32  // provided buffer held in Result.Buf, -1 if none
-	slot    int32  // inbox slot while in flight to another ring
-	linked  bool   // a linked timeout follows the task's SQE
+	buf    []byte
+	bufs   [][]byte
+	iovs   []unix.Iovec
+	ts     timespec
+	sa     unix.RawSockaddrAny
+	saLen  uint32
+	path   []byte
+	statx  *unix.Statx_t
+	group  *BufRing
+	sqePos uint32 // index of the task's SQE in submission order
+	target Handle // for internal cancel / deadline tasks, or the task a MsgRing carries
+	peer   *Ring  // the ring a MsgRing targets
+	timer  Handle // deadline timer watching this task
+	bufID  int32  // provided buffer held in Result.Buf, -1 if none
+	slot   int32  // for a MsgRing task, the peer inbox slot its message fills
+	linked bool   // a linked timeout follows the task's SQE
 }
 
 type taskState uint8
