@@ -13,7 +13,8 @@ func (r *Ring) GetTask() *Task { return r.alloc() }
 // MsgRing hands task to target (IORING_OP_MSG_RING). The target's Run calls
 // task.Callback with the target as runtime and Result.Op OpMessage; ctx's
 // callback runs on this ring once the message is posted, with an error if it
-// could not be. The target is usually a ring owned by another goroutine or
+// could not be. If MsgRing itself returns an error, task goes back to the
+// pool. The target is usually a ring owned by another goroutine or
 // thread: MsgRing is the one call that crosses rings.
 func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
 	tr, ok := target.(*Ring)
@@ -24,15 +25,18 @@ func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
 		return Handle{}, ErrForeignTask
 	}
 	if !opSupported(OpMsgRing) {
+		r.release(task)
 		return Handle{}, &UnsupportedError{What: OpMsgRing.String()}
 	}
 	slot, err := tr.post(task)
 	if err != nil {
+		r.release(task)
 		return Handle{}, err
 	}
 	t, s, err := r.start(OpMsgRing, ctx)
 	if err != nil {
 		tr.take(slot)
+		r.release(task)
 		return Handle{}, err
 	}
 	// The slot is kept on the sending task: once posted, task belongs to

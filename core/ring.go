@@ -71,6 +71,7 @@ type Ring struct {
 	inboxClosed bool
 
 	bufRings []*BufRing
+	evfd     int // eventfd behind PollableFd for single-issuer rings, or 0
 	stale    uint64
 }
 
@@ -252,6 +253,10 @@ func (r *Ring) Close() error {
 	if cerr := unix.Close(r.fd); err == nil {
 		err = cerr
 	}
+	if r.evfd > 0 {
+		unix.Close(r.evfd)
+		r.evfd = 0
+	}
 	r.dropInbox()
 	return err
 }
@@ -327,6 +332,9 @@ func (r *Ring) Run(mode RunMode) error {
 		return ErrBusy
 	}
 	defer r.running.Store(false)
+	if r.evfd > 0 {
+		defer r.drainEventfd()
+	}
 	switch mode {
 	case NoWait:
 		if err := r.submitAndWait(0); err != nil {

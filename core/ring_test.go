@@ -332,12 +332,17 @@ func writeFileKT(path, data string) error {
 // has completed and before Run reaps it, and once an asynchronous
 // completion (a timer) is pending, and not readable otherwise.
 func checkPollable(t *testing.T, r *Ring) {
-	fd := r.PollableFd()
-	require.Equal(t, r.Fd(), fd)
+	fd, err := r.PollableFd()
+	require.NoError(t, err)
+	if r.setupFlags&setupDeferTaskrun == 0 {
+		require.Equal(t, r.Fd(), fd)
+	} else {
+		require.NotEqual(t, r.Fd(), fd, "a single-issuer ring polls through its eventfd")
+	}
 	require.Zero(t, ktPoll(t, fd, unix.POLLIN, 0)&unix.POLLIN, "idle ring polls readable")
 
 	var rec ktRec
-	_, err := r.Nop(rec.ctx())
+	_, err = r.Nop(rec.ctx())
 	require.NoError(t, err)
 	require.NoError(t, r.Submit())
 	rev := ktPoll(t, fd, unix.POLLIN, time.Second)
@@ -377,8 +382,10 @@ func ktPollWake(t *testing.T, r *Ring) (woken bool, slept time.Duration, interru
 	start := time.Now()
 	deadline := start.Add(timeout)
 	var rev int16
+	pfd, err := r.PollableFd()
+	require.NoError(t, err)
 	for {
-		fds := []unix.PollFd{{Fd: int32(r.PollableFd()), Events: unix.POLLIN}}
+		fds := []unix.PollFd{{Fd: int32(pfd), Events: unix.POLLIN}}
 		ms := int(time.Until(deadline) / time.Millisecond)
 		if ms < 0 {
 			ms = 0
@@ -417,10 +424,11 @@ func TestPollableFdSingleIssuer(t *testing.T) {
 
 }
 
-// TestPollableFdSingleIssuerSleepingPoller checks whether a poller already
-// asleep on a single-issuer ring's fd is woken by an asynchronous
-// completion. On Linux 6.18 it is not; the test then skips with a precise
-// account instead of passing or failing silently.
+// TestPollableFdSingleIssuerSleepingPoller checks that a poller already
+// asleep on a single-issuer ring's pollable fd is woken by an asynchronous
+// completion. The kernel queues such a completion as task work for the
+// issuer thread and does not wake a poller sleeping on the ring fd itself,
+// which is why PollableFd hands out a registered eventfd for these rings.
 func TestPollableFdSingleIssuerSleepingPoller(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -428,19 +436,15 @@ func TestPollableFdSingleIssuerSleepingPoller(t *testing.T) {
 	require.NoError(t, err)
 	defer r.Close()
 	require.NotZero(t, r.setupFlags&setupDeferTaskrun)
-	woken, slept, interrupted := ktPollWake(t, r)
-	if woken && !interrupted {
-		return
-	}
-	// With DEFER_TASKRUN the kernel queues an asynchronous completion as
-	// task work for the issuer thread and posts no CQE until that thread
-	// enters the kernel. poll(2) on the ring fd reports POLLIN whenever it
-	// evaluates the fd (pending task work counts), but queueing the task
-	// work does not wake a poller already asleep on it.
-	t.Skipf("KNOWN LIMITATION: with SingleIssuer (DEFER_TASKRUN) a poller already sleeping on PollableFd is not woken "+
-		"by an asynchronous completion; it saw the 20ms timer only after %v (woken=%v, signal-interrupted=%v). "+
-		"A fresh poll does report POLLIN (TestPollableFdSingleIssuer), so PollableFd cannot drive an epoll/netpoller wait for such rings.",
-		slept, woken, interrupted)
+	woken, slept, _ := ktPollWake(t, r)
+	require.True(t, woken, "a poller sleeping on the pollable fd was not woken by a completion (slept %v)", slept)
+	// Run drained the eventfd: with nothing pending it no longer polls readable.
+	fd, err := r.PollableFd()
+	require.NoError(t, err)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	require.NoError(t, err)
+	require.Zero(t, n)
 }
 
 // TestSingleIssuerWrongThread enters a single-issuer ring from another OS

@@ -85,7 +85,6 @@ func (th *Thread) Stop() error {
 	task := th.parent.GetTask()
 	task.Callback = func(Runtime, *Task) error { return errStopThread }
 	if _, err := th.parent.MsgRing(th.child, task, Ctx{}); err != nil {
-		th.parent.release(task)
 		if err != ErrClosed {
 			return err
 		}
