@@ -1,0 +1,457 @@
+package mock
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/ourio-go/ourio/core"
+	"golang.org/x/sys/unix"
+)
+
+// op is one submitted operation as the emulated kernel sees it.
+type op struct {
+	seq       uint64
+	task      *core.Task
+	kind      core.Op
+	multishot bool
+	fd, fd2   int
+	bufs      [][]byte
+	br        *core.BufRing
+	path      string
+
+	due   time.Time // timers
+	fired bool
+
+	deadline    time.Time
+	hasDeadline bool
+	expired     bool
+
+	cancel cancelMode
+	target core.Handle
+
+	peer *Ring      // MsgRing target
+	msg  *core.Task // the task MsgRing carries
+
+	done bool // the final completion is queued
+}
+
+type cancelMode uint8
+
+const (
+	cancelHandle cancelMode = iota
+	cancelFd
+	cancelAll
+)
+
+func (o *op) String() string {
+	var b strings.Builder
+	b.WriteString(o.kind.String())
+	switch o.kind {
+	case core.OpTimer:
+	case core.OpSocket:
+	case core.OpOpenat, core.OpStatx:
+		fmt.Fprintf(&b, " %q (dirfd %d)", o.path, o.fd)
+	default:
+		fmt.Fprintf(&b, " fd %d", o.fd)
+	}
+	if o.multishot {
+		b.WriteString(" (multishot)")
+	}
+	return b.String()
+}
+
+// cqe is a completion waiting for its callback.
+type cqe struct {
+	task   *core.Task
+	res    int32
+	flags  uint32
+	buf    []byte
+	bufID  int32
+	br     *core.BufRing
+	peer   netip.AddrPort
+	accept bool
+	statx  *unix.Statx_t
+	msg    bool // a task another ring sent here
+}
+
+func (c *cqe) final() bool { return c.flags&core.CQEFlagMore == 0 }
+
+// inFlight returns the operations submitted and not yet completed for the
+// last time.
+func (m *Ring) inFlight() []*op {
+	var ops []*op
+	for _, o := range m.pending {
+		if !o.done {
+			ops = append(ops, o)
+		}
+	}
+	for _, o := range m.sq {
+		if !o.done {
+			ops = append(ops, o)
+		}
+	}
+	return ops
+}
+
+// step plays the kernel: it takes the submitted operations, the messages
+// other rings sent, and completes, in submission order, every operation
+// whose result is known.
+func (m *Ring) step() {
+	m.pending = append(m.pending, m.sq...)
+	clear(m.sq)
+	m.sq = m.sq[:0]
+
+	m.inboxMu.Lock()
+	msgs := m.inbox
+	m.inbox = nil
+	m.inboxMu.Unlock()
+	for _, t := range msgs {
+		m.cq = append(m.cq, cqe{task: t, bufID: -1, msg: true})
+	}
+
+	for i := 0; i < len(m.pending); i++ {
+		if o := m.pending[i]; !o.done {
+			m.progress(o)
+		}
+	}
+	keep := m.pending[:0]
+	for _, o := range m.pending {
+		if !o.done {
+			keep = append(keep, o)
+		}
+	}
+	clear(m.pending[len(keep):])
+	m.pending = keep
+}
+
+// post queues a completion of o; without CQEFlagMore it is the last.
+func (m *Ring) post(o *op, c cqe) {
+	c.task = o.task
+	if c.br == nil {
+		c.bufID = -1
+	}
+	if c.final() {
+		o.done = true
+	}
+	m.cq = append(m.cq, c)
+}
+
+func (m *Ring) postRes(o *op, res int32) { m.post(o, cqe{res: res}) }
+
+// peek returns the next reply scripted for op on fd, or nil.
+func (m *Ring) peek(fd int, kind core.Op) *Reply {
+	q := m.scripts[scriptKey{fd, kind}]
+	if len(q) == 0 {
+		return nil
+	}
+	return &q[0]
+}
+
+func (m *Ring) pop(fd int, kind core.Op) {
+	k := scriptKey{fd, kind}
+	q := m.scripts[k]
+	q[0] = Reply{}
+	if len(q) == 1 {
+		delete(m.scripts, k)
+	} else {
+		m.scripts[k] = q[1:]
+	}
+}
+
+// next returns and consumes the next reply for o, or nil.
+func (m *Ring) next(o *op) *Reply {
+	r := m.peek(o.fd, o.kind)
+	if r == nil {
+		return nil
+	}
+	v := *r
+	m.pop(o.fd, o.kind)
+	return &v
+}
+
+const more = core.CQEFlagMore
+
+// progress completes o if its result is known.
+func (m *Ring) progress(o *op) {
+	if o.hasDeadline && (o.expired || !o.deadline.After(m.now)) {
+		m.postRes(o, -int32(unix.ECANCELED))
+		return
+	}
+	switch o.kind {
+	case core.OpNop:
+		m.postRes(o, 0)
+	case core.OpTimer:
+		if o.fired || !o.due.After(m.now) {
+			m.postRes(o, 0)
+		}
+	case core.OpCancel:
+		m.runCancel(o)
+	case core.OpMsgRing:
+		o.peer.inboxMu.Lock()
+		o.peer.inbox = append(o.peer.inbox, o.msg)
+		o.peer.inboxMu.Unlock()
+		o.msg = nil
+		m.postRes(o, 0)
+	case core.OpSend, core.OpWrite, core.OpWritev:
+		m.output(o)
+	case core.OpClose:
+		wasOpen := m.closeFd(o.fd)
+		res := int32(0)
+		if r := m.next(o); r != nil {
+			res = r.value()
+		} else if !wasOpen {
+			res = -int32(unix.EBADF)
+		}
+		m.postRes(o, res)
+	case core.OpShutdown:
+		res := int32(0)
+		if r := m.next(o); r != nil {
+			res = r.value()
+		}
+		m.postRes(o, res)
+	case core.OpRecv:
+		if o.multishot {
+			m.recvMultishot(o)
+		} else {
+			m.input(o)
+		}
+	case core.OpRead, core.OpReadv:
+		m.input(o)
+	case core.OpAccept, core.OpSocket, core.OpOpenat:
+		for !o.done {
+			r := m.next(o)
+			if r == nil {
+				return
+			}
+			c := cqe{res: r.value(), peer: r.peer, accept: o.kind == core.OpAccept}
+			if c.res >= 0 {
+				m.opened(int(c.res), o.kind.String())
+				if o.multishot {
+					c.flags = more
+				}
+			}
+			m.post(o, c)
+		}
+	case core.OpPoll:
+		for !o.done {
+			r := m.next(o)
+			if r == nil {
+				return
+			}
+			c := cqe{res: r.value()}
+			if o.multishot && c.res >= 0 {
+				c.flags = more
+			}
+			m.post(o, c)
+		}
+	case core.OpStatx:
+		if r := m.next(o); r != nil {
+			c := cqe{res: r.value()}
+			if r.isStatx {
+				c.res, c.statx = 0, r.statx
+			}
+			m.post(o, c)
+		}
+	default: // Connect, Splice
+		if r := m.next(o); r != nil {
+			m.postRes(o, r.value())
+		}
+	}
+}
+
+// runCancel completes a cancel and then, as the kernel orders them, the
+// operations it cancels, which were submitted before it.
+func (m *Ring) runCancel(c *op) {
+	var victims []*op
+	if c.cancel == cancelHandle {
+		t, current := core.HandleTask(c.target)
+		if o := m.byTask[t]; current && o != nil && !o.done && o.seq < c.seq {
+			victims = append(victims, o)
+		} else {
+			m.postRes(c, -int32(unix.ENOENT))
+			return
+		}
+	} else {
+		for _, o := range m.pending {
+			if o.done || o.seq >= c.seq || o.kind == core.OpCancel {
+				continue
+			}
+			if c.cancel == cancelFd && o.fd != c.fd && o.fd2 != c.fd {
+				continue
+			}
+			victims = append(victims, o)
+		}
+	}
+	res := int32(0)
+	if c.cancel != cancelHandle {
+		res = int32(len(victims))
+	}
+	m.postRes(c, res)
+	for _, o := range victims {
+		m.postRes(o, -int32(unix.ECANCELED))
+	}
+}
+
+// output completes a send or write, recording the bytes it sends.
+func (m *Ring) output(o *op) {
+	var data []byte
+	for _, b := range o.bufs {
+		data = append(data, b...)
+	}
+	n := int32(len(data))
+	if r := m.next(o); r != nil {
+		n = r.value()
+	}
+	if n > int32(len(data)) {
+		n = int32(len(data))
+	}
+	if n > 0 {
+		m.sent[o.fd] = append(m.sent[o.fd], data[:n]...)
+	}
+	m.postRes(o, n)
+}
+
+// input completes a recv, read or readv with the next scripted reply.
+func (m *Ring) input(o *op) {
+	r := m.peek(o.fd, o.kind)
+	if r == nil {
+		return
+	}
+	if !r.isData || len(r.data) == 0 {
+		res := r.value()
+		m.pop(o.fd, o.kind)
+		m.postRes(o, res)
+		return
+	}
+	n := 0
+	for _, b := range o.bufs {
+		n += copy(b, r.data[n:])
+	}
+	r.data = r.data[n:]
+	if len(r.data) == 0 {
+		m.pop(o.fd, o.kind)
+	}
+	m.postRes(o, int32(n))
+}
+
+// recvMultishot completes a multishot receive once for each scripted reply,
+// taking a buffer from its ring for each.
+func (m *Ring) recvMultishot(o *op) {
+	for !o.done {
+		r := m.peek(o.fd, core.OpRecv)
+		if r == nil {
+			return
+		}
+		if !r.isData || len(r.data) == 0 {
+			res := r.value()
+			m.pop(o.fd, core.OpRecv)
+			c := cqe{res: res}
+			if res > 0 {
+				c.flags = more
+			}
+			m.post(o, c)
+			continue
+		}
+		id, buf, ok := o.br.Take()
+		if !ok {
+			m.postRes(o, -int32(unix.ENOBUFS))
+			return
+		}
+		n := copy(buf, r.data)
+		r.data = r.data[n:]
+		if len(r.data) == 0 {
+			m.pop(o.fd, core.OpRecv)
+		}
+		flags := core.CQEFlagBuffer | uint32(id)<<core.CQEBufferShift | more
+		m.post(o, cqe{res: int32(n), flags: flags, buf: buf[:n], bufID: int32(id), br: o.br})
+	}
+}
+
+// drain runs the queued completions' callbacks in order, stopping at the
+// first error.
+func (m *Ring) drain() error {
+	for len(m.cq) > 0 {
+		c := m.cq[0]
+		m.cq[0] = cqe{}
+		m.cq = m.cq[1:]
+		if err := m.deliver(&c); err != nil {
+			return err
+		}
+	}
+	m.cq = nil
+	return nil
+}
+
+// deliver runs one completion's callback and retires its task after the
+// final completion.
+func (m *Ring) deliver(c *cqe) error {
+	t := c.task
+	if c.msg {
+		t.Result = core.Result{Op: core.OpMessage}
+	} else {
+		t.Result.Res = c.res
+		t.Result.Flags = c.flags
+		t.Result.Buf = c.buf
+	}
+	core.SetTaskBuffer(t, c.bufID)
+	if c.accept {
+		putAddrPort(t.RemoteSockaddr(), c.peer)
+	}
+	if c.statx != nil {
+		st := *c.statx
+		core.SetTaskStatx(t, &st)
+	}
+	var err error
+	if t.Callback != nil {
+		err = t.Callback(m, t)
+	}
+	if id, ok := core.TaskBuffer(t); ok {
+		c.br.Recycle(id)
+		core.SetTaskBuffer(t, -1)
+	}
+	if c.msg || c.final() {
+		if !c.msg {
+			delete(m.byTask, t)
+		}
+		core.FinishTask(t)
+	}
+	return err
+}
+
+// wouldBlock describes what Run(Once) would wait for.
+func (m *Ring) wouldBlock() error {
+	ops := m.inFlight()
+	if len(ops) == 0 {
+		return fmt.Errorf("%w (nothing is pending)", ErrWouldBlock)
+	}
+	names := make([]string, len(ops))
+	for i, o := range ops {
+		names[i] = o.String()
+	}
+	return fmt.Errorf("%w (pending: %s)", ErrWouldBlock, strings.Join(names, ", "))
+}
+
+// putAddrPort writes ap into raw in the kernel's layout; an invalid ap
+// leaves raw zero.
+func putAddrPort(raw *unix.RawSockaddrAny, ap netip.AddrPort) {
+	*raw = unix.RawSockaddrAny{}
+	if !ap.IsValid() {
+		return
+	}
+	addr := ap.Addr()
+	if addr.Is4() {
+		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(raw))
+		p.Family = unix.AF_INET
+		p.Addr = addr.As4()
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&p.Port))[:], ap.Port())
+		return
+	}
+	p := (*unix.RawSockaddrInet6)(unsafe.Pointer(raw))
+	p.Family = unix.AF_INET6
+	p.Addr = addr.As16()
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&p.Port))[:], ap.Port())
+}

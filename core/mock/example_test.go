@@ -1,0 +1,84 @@
+package mock_test
+
+import (
+	"fmt"
+
+	"github.com/ourio-go/ourio/core"
+	"github.com/ourio-go/ourio/core/mock"
+	"golang.org/x/sys/unix"
+)
+
+// echo is the application code under test, written against core.Runtime:
+// it sends back whatever it receives on fd and closes fd at end of stream or
+// on a receive error, which it keeps.
+type echo struct {
+	fd  int
+	buf [512]byte
+	err error
+}
+
+func (e *echo) Start(rt core.Runtime) error {
+	_, err := rt.Recv(e.fd, e.buf[:], 0, core.Ctx{Callback: echoReceived, Userdata: e})
+	return err
+}
+
+func echoReceived(rt core.Runtime, t *core.Task) error {
+	e := core.UserdataAs[*echo](t)
+	if t.Err() != nil || t.N() == 0 {
+		e.err = t.Err()
+		_, err := rt.CloseFd(e.fd, core.Ctx{})
+		return err
+	}
+	out := append([]byte(nil), e.buf[:t.N()]...)
+	_, err := rt.Send(e.fd, out, 0, core.Ctx{Callback: echoSent, Userdata: e})
+	return err
+}
+
+func echoSent(rt core.Runtime, t *core.Task) error {
+	if err := t.Err(); err != nil {
+		return err
+	}
+	return core.UserdataAs[*echo](t).Start(rt)
+}
+
+// Example_echoHandler tests an echo handler without a kernel. In a test,
+// pass t to mock.New: the test then fails if the handler leaks or double
+// closes a descriptor, and require takes the place of the prints.
+func Example_echoHandler() {
+	m := mock.New(nil)
+
+	// The connection the handler serves: the peer sends two pieces of
+	// data, then closes its side.
+	const conn = 7
+	m.RegisterFd(conn)
+	m.Script(conn, core.OpRecv,
+		mock.Data([]byte("hello, ")),
+		mock.Data([]byte("mock")),
+		mock.EOF())
+
+	e := &echo{fd: conn}
+	if err := e.Start(m); err != nil {
+		panic(err)
+	}
+	if err := m.Run(core.UntilDone); err != nil {
+		panic(err)
+	}
+	fmt.Printf("echoed %q, error %v, descriptors: %v\n", m.Sent(conn), e.err, m.Verify())
+
+	// The same handler when the peer resets the connection.
+	m2 := mock.New(nil)
+	m2.RegisterFd(conn)
+	m2.Script(conn, core.OpRecv, mock.Errno(unix.ECONNRESET))
+	e2 := &echo{fd: conn}
+	if err := e2.Start(m2); err != nil {
+		panic(err)
+	}
+	if err := m2.Run(core.UntilDone); err != nil {
+		panic(err)
+	}
+	fmt.Printf("echoed %q, error %v, descriptors: %v\n", m2.Sent(conn), e2.err, m2.Verify())
+
+	// Output:
+	// echoed "hello, mock", error <nil>, descriptors: <nil>
+	// echoed "", error connection reset by peer, descriptors: <nil>
+}
