@@ -554,6 +554,9 @@ func (r *Ring) reclaimRemote() *Task {
 // release returns a task to its owner's pool, dropping every reference it
 // held so the pool keeps no caller memory alive.
 func (r *Ring) release(t *Task) {
+	if t.state == taskFree {
+		panic("ourio: task released twice")
+	}
 	t.Userdata = nil
 	t.Callback = nil
 	t.Msg = 0

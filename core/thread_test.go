@@ -99,7 +99,6 @@ func TestSpawnThread(t *testing.T) {
 	task := parent.GetTask()
 	_, err = th.Send(task, Ctx{})
 	require.ErrorIs(t, err, ErrClosed)
-	parent.release(task)
 }
 
 func TestSpawnThreadInitError(t *testing.T) {
