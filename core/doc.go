@@ -1,0 +1,56 @@
+// Package core is Ourio's io_uring runtime: a Ring owns one io_uring
+// instance, and work is a Task that the ring allocates, hands to the kernel,
+// completes with one callback signature, and recycles.
+//
+// # The callback API
+//
+// Every submission takes a Ctx (a Callback, the caller's Userdata and a
+// 16-bit Msg) and returns a Handle. When the operation completes, Run calls
+//
+//	func(rt core.Runtime, t *core.Task) error
+//
+// with t.Result holding the outcome (t.Err, t.N, t.Fd, t.More) and
+// UserdataAs / MsgAs turning the userdata and message back into the caller's
+// types. One callback can therefore drive a whole state machine, switching on
+// the message. A Handle cancels its operation or gives it a deadline, and
+// stays safe after the task is recycled: the kernel carries the task's pool
+// index and generation, so a stale cancel or completion never reaches a later
+// use of the same task.
+//
+// Runtime is the interface *Ring implements; package core/mock implements it
+// too, so application code written against Runtime is unit-tested with
+// scripted results and no kernel.
+//
+// # Memory
+//
+// Every buffer, iovec, sockaddr, path and timespec the kernel reads or writes
+// is held by the task until the operation's final completion, including after
+// a cancel: Go's heap does not move objects, and the task keeps them
+// reachable. Tasks live in fixed chunks, so steady-state operation allocates
+// nothing. Close cancels what is in flight and waits for the kernel to finish
+// with it before releasing anything.
+//
+// # Threading
+//
+// A Ring is owned by one goroutine at a time: that goroutine submits and
+// calls Run, and callbacks run on it. Run detects a second concurrent Run
+// (ErrBusy). A ring created with Options.SingleIssuer must also stay on one
+// OS thread (runtime.LockOSThread); the kernel then defers completion work
+// to that thread, which is the cheapest mode, and refuses other threads
+// (ErrWrongThread). Rings talk to each other only through MsgRing, which
+// passes a task to another ring whose Run then calls it; SpawnThread starts a
+// child ring on its own locked thread that is reached that way. PollableFd
+// lets another event loop, such as Go's netpoller, wait for a ring's
+// completions.
+//
+// # Kernel
+//
+// Setup flags are tried newest first and dropped group by group on kernels
+// that reject them (SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN, SUBMIT_ALL,
+// NO_SQARRAY); operations are probed once with IORING_REGISTER_PROBE and an
+// operation the kernel lacks returns an error matching errors.ErrUnsupported.
+// The ring itself needs Linux 5.6 (single mmap, probe, CQ size); the full
+// operation set needs 6.0 (multishot receive, provided buffer rings, socket,
+// msg_ring, cancel by fd). Tests run on the real kernel, including the
+// fallback paths.
+package core
