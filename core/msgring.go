@@ -114,6 +114,7 @@ func (r *Ring) dropInbox() {
 	r.inboxMu.Lock()
 	inbox := r.inbox
 	r.inbox, r.inboxFree = nil, nil
+	r.posted, r.postFree = nil, nil
 	r.inboxClosed = true
 	r.inboxMu.Unlock()
 	for _, t := range inbox {

@@ -69,6 +69,8 @@ type Ring struct {
 	inbox       []*Task
 	inboxFree   []int32
 	inboxClosed bool
+	posted      []Ctx // messages Post sent, by slot
+	postFree    []int32
 
 	bufRings []*BufRing
 	evfd     int // eventfd behind PollableFd for single-issuer rings, or 0
@@ -249,6 +251,7 @@ func (r *Ring) Close() error {
 	}
 	r.bufRings = nil
 	r.closed = true
+	r.dropInbox() // before the fd closes: Post sends to it under the inbox lock
 	r.unmap()
 	if cerr := unix.Close(r.fd); err == nil {
 		err = cerr
@@ -257,7 +260,6 @@ func (r *Ring) Close() error {
 		unix.Close(r.evfd)
 		r.evfd = 0
 	}
-	r.dropInbox()
 	return err
 }
 
@@ -450,6 +452,9 @@ func (r *Ring) lookup(ud uint64) *Task {
 
 func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 	if ud&inboxFlag != 0 {
+		if ud&postFlag != 0 {
+			return r.deliverPost(int32(ud&^(inboxFlag|postFlag)), res)
+		}
 		return r.deliver(int32(ud&^inboxFlag), res)
 	}
 	t := r.lookup(ud)

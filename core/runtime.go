@@ -82,6 +82,10 @@ type Runtime interface {
 	// Result.Op OpMessage. ctx's callback runs here once the message is
 	// posted.
 	MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error)
+	// Post hands ctx to the runtime from any goroutine; the runtime's Run
+	// calls ctx.Callback with Result.Op OpMessage. Post is safe for
+	// concurrent use.
+	Post(ctx Ctx) error
 	// NewBufRing creates a ring of count provided buffers of size bytes
 	// each, registered under group id group, for RecvMultishot.
 	NewBufRing(group uint16, count uint16, size int) (*BufRing, error)

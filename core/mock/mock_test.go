@@ -731,3 +731,23 @@ func TestScriptRejectsSelfCompletingOps(t *testing.T) {
 	require.Panics(t, func() { m.Script(1, core.OpTimer, mock.OK()) })
 	require.Panics(t, func() { m.Script(1, core.OpNop, mock.OK()) })
 }
+
+func TestPostFromOtherGoroutines(t *testing.T) {
+	m := mock.New(t)
+	var got []uint16
+	cb := func(_ core.Runtime, task *core.Task) error {
+		require.Equal(t, core.OpMessage, task.Result.Op)
+		got = append(got, task.Msg)
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 3 {
+			require.NoError(t, m.Post(core.Ctx{Callback: cb, Msg: uint16(i)}))
+		}
+	}()
+	<-done
+	require.NoError(t, m.Run(core.UntilDone))
+	require.Equal(t, []uint16{0, 1, 2}, got)
+}

@@ -288,6 +288,18 @@ func (m *Ring) MsgRing(target core.Runtime, task *core.Task, ctx core.Ctx) (core
 	return o.task.Handle(), nil
 }
 
+// Post hands ctx to the mock from any goroutine, like core.Ring.Post: the
+// next Run runs ctx.Callback with Result.Op core.OpMessage. Post is safe for
+// concurrent use.
+func (m *Ring) Post(ctx core.Ctx) error {
+	t := core.NewRuntimeTask(m)
+	t.Callback, t.Userdata, t.Msg = ctx.Callback, ctx.Userdata, ctx.Msg
+	m.inboxMu.Lock()
+	m.inbox = append(m.inbox, t)
+	m.inboxMu.Unlock()
+	return nil
+}
+
 // NewBufRing creates a buffer ring of count buffers of size bytes for
 // RecvMultishot. It is released when the test ends.
 func (m *Ring) NewBufRing(group uint16, count uint16, size int) (*core.BufRing, error) {
