@@ -24,6 +24,7 @@ func BenchmarkNop(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
 
 func BenchmarkNopBatch64(b *testing.B) {
@@ -47,6 +48,7 @@ func BenchmarkNopBatch64(b *testing.B) {
 	if err := r.Run(UntilDone); err != nil {
 		b.Fatal(err)
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
 
 // tcpPair returns both ends of a loopback TCP connection as raw fds.
