@@ -3,6 +3,9 @@ package transportexp
 import (
 	"io"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -149,11 +152,13 @@ func benchEcho(b *testing.B, conns int, mode int) {
 	}
 	run(1000)
 	var ru0, ru1 syscall.Rusage
+	cs0 := contextSwitches()
 	syscall.Getrusage(0, &ru0)
 	b.ResetTimer()
 	run(b.N)
 	b.StopTimer()
 	syscall.Getrusage(0, &ru1)
+	b.ReportMetric(float64(contextSwitches()-cs0)/float64(b.N), "ctxsw/op")
 	cpu := float64((ru1.Utime.Nano()+ru1.Stime.Nano())-(ru0.Utime.Nano()+ru0.Stime.Nano())) / float64(b.N)
 	b.ReportMetric(cpu, "cpu-ns/op")
 }
@@ -164,4 +169,24 @@ func BenchmarkProtoEcho(b *testing.B) {
 			b.Run(name+"/"+string(rune('0'+c/10))+string(rune('0'+c%10)), func(b *testing.B) { benchEcho(b, c, m) })
 		}
 	}
+}
+
+// contextSwitches sums the voluntary and involuntary context switches of
+// every thread of the process.
+func contextSwitches() int {
+	total := 0
+	dirs, _ := os.ReadDir("/proc/self/task")
+	for _, d := range dirs {
+		data, err := os.ReadFile("/proc/self/task/" + d.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasSuffix(strings.Fields(line + " x")[0], "ctxt_switches:") {
+				n, _ := strconv.Atoi(strings.Fields(line)[1])
+				total += n
+			}
+		}
+	}
+	return total
 }
