@@ -1,0 +1,157 @@
+package tlsdial
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+
+	"github.com/ourio-go/ourio/core"
+	"golang.org/x/sys/unix"
+)
+
+// defaultLookup is what a nil Config.Lookup means.
+func defaultLookup(ctx context.Context, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+}
+
+// resolution is a resolver goroutine's answer, posted to the ring.
+type resolution struct {
+	a       *Attempt
+	targets []dialTarget
+	err     error
+}
+
+// resolve starts the resolver goroutine. It reads nothing of a: the
+// lookup, host and port are handed over here, and the answer goes back
+// through rt.Post, whose synchronisation orders it before the ring's
+// callback. The goroutine ends when the lookup returns, which a cancelled
+// context makes prompt.
+func (a *Attempt) resolve(rt core.Runtime) {
+	ctx, cancel := context.WithCancel(a.ctx)
+	a.cancelLookup = cancel
+	lookup, host, port := a.lookup, a.host, a.port
+	res := &resolution{a: a}
+	go func() {
+		addrs, err := lookup(ctx, host)
+		if err == nil {
+			// Zone names are turned into interface indexes here, off the
+			// ring's goroutine.
+			for _, ip := range addrs {
+				if ip.IsValid() {
+					res.targets = append(res.targets, makeTarget(ip, port))
+				}
+			}
+		}
+		res.err = err
+		_ = rt.Post(core.Ctx{Callback: connectCallback, Userdata: res, Msg: uint16(msgResolved)})
+	}()
+}
+
+// resolved takes the resolver's answer on the ring's goroutine.
+func (a *Attempt) resolved(rt core.Runtime, res *resolution) error {
+	if a.finished {
+		return nil // the attempt ended first; the goroutine has ended too
+	}
+	if a.cancelLookup != nil {
+		a.cancelLookup()
+		a.cancelLookup = nil
+	}
+	if res.err != nil {
+		return a.finish(rt, -1, &net.OpError{Op: "dial", Net: "tcp", Err: dnsError(res.err, a.host)})
+	}
+	if len(res.targets) == 0 {
+		return a.finish(rt, -1, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{
+			Err: "no such host", Name: a.host, IsNotFound: true,
+		}})
+	}
+	return a.race(rt, res.targets)
+}
+
+// makeTarget pairs ip with port as the socket address connect takes. An
+// IPv4-mapped IPv6 address becomes IPv4, as net treats it.
+func makeTarget(ip netip.Addr, port uint16) dialTarget {
+	ip = ip.Unmap()
+	ap := netip.AddrPortFrom(ip, port)
+	if ip.Is4() {
+		return dialTarget{ap: ap, family: unix.AF_INET, sa: &unix.SockaddrInet4{Port: int(port), Addr: ip.As4()}}
+	}
+	return dialTarget{ap: ap, family: unix.AF_INET6, sa: &unix.SockaddrInet6{
+		Port: int(port), Addr: ip.As16(), ZoneId: zoneID(ip.Zone()),
+	}}
+}
+
+// zoneID is the interface index an IPv6 zone names: a number, or an
+// interface name. An unknown name gives 0, as in net.
+func zoneID(zone string) uint32 {
+	if zone == "" {
+		return 0
+	}
+	if n, err := strconv.ParseUint(zone, 10, 32); err == nil {
+		return uint32(n)
+	}
+	if ifi, err := net.InterfaceByName(zone); err == nil {
+		return uint32(ifi.Index)
+	}
+	return 0
+}
+
+// dnsError shapes a resolution failure as net's resolver does: a
+// *net.DNSError stays as it is; anything else is wrapped in one, context
+// errors mapped to net's ("operation was canceled", "i/o timeout").
+func dnsError(err error, host string) error {
+	if de, ok := err.(*net.DNSError); ok {
+		return de
+	}
+	err = mapCtxErr(err)
+	de := &net.DNSError{Err: err.Error(), Name: host, UnwrapErr: err}
+	var te interface{ Timeout() bool }
+	if errors.As(err, &te) {
+		de.IsTimeout = te.Timeout()
+	}
+	var tmp interface{ Temporary() bool }
+	if errors.As(err, &tmp) {
+		de.IsTemporary = tmp.Temporary()
+	}
+	return de
+}
+
+// Errors for timeouts and cancellation, as net reports them: they read the
+// same as net's and match the context errors with errors.Is.
+var (
+	errDialTimeout  error = dialTimeoutError{}
+	errDialCanceled error = dialCanceledError{}
+	errNoAddress          = errors.New("missing address")
+)
+
+// mapCtxErr turns a context error into the error net reports for it.
+func mapCtxErr(err error) error {
+	switch err {
+	case context.Canceled:
+		return errDialCanceled
+	case context.DeadlineExceeded:
+		return errDialTimeout
+	}
+	return err
+}
+
+// dialTimeoutError is net's timeout error: Timeout() is true and errors.Is
+// matches context.DeadlineExceeded.
+type dialTimeoutError struct{}
+
+func (dialTimeoutError) Error() string   { return "i/o timeout" }
+func (dialTimeoutError) Timeout() bool   { return true }
+func (dialTimeoutError) Temporary() bool { return true }
+func (dialTimeoutError) Is(err error) bool {
+	return err == context.DeadlineExceeded
+}
+
+// dialCanceledError is net's cancellation error: errors.Is matches
+// context.Canceled.
+type dialCanceledError struct{}
+
+func (dialCanceledError) Error() string { return "operation was canceled" }
+func (dialCanceledError) Is(err error) bool {
+	return err == context.Canceled
+}
