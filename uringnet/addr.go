@@ -1,0 +1,71 @@
+package uringnet
+
+import (
+	"net"
+	"net/netip"
+	"unsafe"
+
+	"github.com/ourio-go/ourio/core"
+	"golang.org/x/sys/unix"
+)
+
+// rawToAddr converts a socket address in the kernel's layout to the net.Addr
+// package net would give for network.
+func rawToAddr(network string, raw *unix.RawSockaddrAny) net.Addr {
+	if ap, ok := core.SockaddrToAddrPort(raw); ok {
+		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+	}
+	if raw.Addr.Family == unix.AF_UNIX {
+		p := (*unix.RawSockaddrUnix)(unsafe.Pointer(raw))
+		n := 0
+		for n < len(p.Path) && p.Path[n] != 0 {
+			n++
+		}
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(p.Path[i])
+		}
+		return &net.UnixAddr{Name: string(b), Net: network}
+	}
+	return nil
+}
+
+func sockaddrToAddr(network string, sa unix.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *unix.SockaddrInet6:
+		ip := netip.AddrFrom16(a.Addr).Unmap()
+		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(a.Port)))
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: a.Name, Net: network}
+	}
+	return nil
+}
+
+func localAddr(network string, fd int) net.Addr {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil
+	}
+	return sockaddrToAddr(network, sa)
+}
+
+// tcpSockaddr returns the family and socket address for ip:port on network,
+// choosing as package net does: an IPv4 address on an IPv4 socket unless
+// network is tcp6, everything else on an IPv6 socket.
+func tcpSockaddr(network string, ip netip.Addr, port int) (int, unix.Sockaddr) {
+	if network != "tcp6" && (ip.Is4() || ip.Is4In6()) {
+		return unix.AF_INET, &unix.SockaddrInet4{Port: port, Addr: ip.Unmap().As4()}
+	}
+	if network == "tcp4" {
+		return unix.AF_INET, &unix.SockaddrInet4{Port: port}
+	}
+	sa := &unix.SockaddrInet6{Port: port, Addr: ip.As16()}
+	if z := ip.Zone(); z != "" {
+		if ifi, err := net.InterfaceByName(z); err == nil {
+			sa.ZoneId = uint32(ifi.Index)
+		}
+	}
+	return unix.AF_INET6, sa
+}

@@ -1,0 +1,260 @@
+package uringnet
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Conn is a stream connection (TCP or unix) whose reads and writes are
+// io_uring operations. It implements net.Conn and the methods of
+// *net.TCPConn and *net.UnixConn that servers use.
+type Conn struct {
+	fd *netFD
+}
+
+var _ net.Conn = (*Conn)(nil)
+
+func newConn(fd *netFD) *Conn { return &Conn{fd: fd} }
+
+func (c *Conn) opErr(op string, err error) error {
+	return &net.OpError{Op: op, Net: c.fd.net, Source: c.fd.laddr, Addr: c.fd.raddr, Err: err}
+}
+
+// Read reads into b. It returns io.EOF when the peer has closed its side.
+// When Read returns, the kernel no longer touches b.
+func (c *Conn) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		if c.fd.closed.Load() {
+			return 0, c.opErr("read", net.ErrClosed)
+		}
+		return 0, nil
+	}
+	if len(b) > maxRW {
+		b = b[:maxRW]
+	}
+	s := &c.fd.rd
+	s.mu.Lock()
+	res, err := c.fd.do(s, kindRecv, b, nil)
+	s.mu.Unlock()
+	switch {
+	case err != nil:
+		return 0, c.opErr("read", err)
+	case res < 0:
+		return 0, c.opErr("read", os.NewSyscallError("read", syscall.Errno(-res)))
+	case res == 0:
+		return 0, io.EOF
+	}
+	return int(res), nil
+}
+
+// maxRW bounds one operation's length, as package net does.
+const maxRW = 1 << 30
+
+// Write writes all of b, or returns how much was written with the error
+// that stopped it. When Write returns, the kernel no longer touches b.
+func (c *Conn) Write(b []byte) (int, error) {
+	s := &c.fd.wr
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for n < len(b) {
+		chunk := b[n:]
+		if len(chunk) > maxRW {
+			chunk = chunk[:maxRW]
+		}
+		res, err := c.fd.do(s, kindSend, chunk, nil)
+		if err != nil {
+			return n, c.opErr("write", err)
+		}
+		if res < 0 {
+			return n, c.opErr("write", os.NewSyscallError("write", syscall.Errno(-res)))
+		}
+		n += int(res)
+	}
+	if len(b) == 0 && c.fd.closed.Load() {
+		return 0, c.opErr("write", net.ErrClosed)
+	}
+	return n, nil
+}
+
+// Close closes the connection, unblocking any Read or Write with an error
+// that matches net.ErrClosed.
+func (c *Conn) Close() error {
+	if err := c.fd.Close(); err != nil {
+		return c.opErr("close", err)
+	}
+	return nil
+}
+
+// LocalAddr returns the local address.
+func (c *Conn) LocalAddr() net.Addr { return c.fd.laddr }
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.fd.raddr }
+
+// SetDeadline sets both the read and the write deadline.
+func (c *Conn) SetDeadline(t time.Time) error {
+	if c.fd.closed.Load() {
+		return c.opErr("set", net.ErrClosed)
+	}
+	c.fd.rd.setDeadline(t)
+	c.fd.wr.setDeadline(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline for Read, including one already
+// blocked; past it Read fails with an error matching os.ErrDeadlineExceeded.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.fd.closed.Load() {
+		return c.opErr("set", net.ErrClosed)
+	}
+	c.fd.rd.setDeadline(t)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline for Write, including one already
+// blocked.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if c.fd.closed.Load() {
+		return c.opErr("set", net.ErrClosed)
+	}
+	c.fd.wr.setDeadline(t)
+	return nil
+}
+
+// CloseRead shuts down the reading side of the connection.
+func (c *Conn) CloseRead() error { return c.shutdown(unix.SHUT_RD) }
+
+// CloseWrite shuts down the writing side of the connection; the peer reads
+// io.EOF.
+func (c *Conn) CloseWrite() error { return c.shutdown(unix.SHUT_WR) }
+
+func (c *Conn) shutdown(how int) error {
+	if c.fd.closed.Load() {
+		return c.opErr("close", net.ErrClosed)
+	}
+	if err := unix.Shutdown(c.fd.fd, how); err != nil {
+		return c.opErr("close", os.NewSyscallError("shutdown", err))
+	}
+	return nil
+}
+
+func (c *Conn) setsockopt(level, opt, v int) error {
+	if c.fd.closed.Load() {
+		return c.opErr("set", net.ErrClosed)
+	}
+	if err := unix.SetsockoptInt(c.fd.fd, level, opt, v); err != nil {
+		return c.opErr("set", os.NewSyscallError("setsockopt", err))
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// SetNoDelay controls Nagle's algorithm; it is off (no delay) by default,
+// as in package net.
+func (c *Conn) SetNoDelay(noDelay bool) error {
+	return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_NODELAY, boolInt(noDelay))
+}
+
+// SetKeepAlive turns TCP keep-alive probes on or off.
+func (c *Conn) SetKeepAlive(keepalive bool) error {
+	return c.setsockopt(unix.SOL_SOCKET, unix.SO_KEEPALIVE, boolInt(keepalive))
+}
+
+// SetKeepAlivePeriod sets the idle time before, and the interval between,
+// keep-alive probes.
+func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
+	secs := int((d + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	if err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs); err != nil {
+		return err
+	}
+	return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+}
+
+// SetLinger sets SO_LINGER as (*net.TCPConn).SetLinger does.
+func (c *Conn) SetLinger(sec int) error {
+	if c.fd.closed.Load() {
+		return c.opErr("set", net.ErrClosed)
+	}
+	l := unix.Linger{}
+	if sec >= 0 {
+		l.Onoff, l.Linger = 1, int32(sec)
+	}
+	if err := unix.SetsockoptLinger(c.fd.fd, unix.SOL_SOCKET, unix.SO_LINGER, &l); err != nil {
+		return c.opErr("set", os.NewSyscallError("setsockopt", err))
+	}
+	return nil
+}
+
+// SetReadBuffer sets the socket's receive buffer size.
+func (c *Conn) SetReadBuffer(bytes int) error {
+	return c.setsockopt(unix.SOL_SOCKET, unix.SO_RCVBUF, bytes)
+}
+
+// SetWriteBuffer sets the socket's send buffer size.
+func (c *Conn) SetWriteBuffer(bytes int) error {
+	return c.setsockopt(unix.SOL_SOCKET, unix.SO_SNDBUF, bytes)
+}
+
+// Fd returns the socket's descriptor, for handing to core's callback API on
+// a hot path. The Conn still owns it: do not close it, and do not use it
+// after Close.
+func (c *Conn) Fd() int { return c.fd.fd }
+
+// SyscallConn returns a raw connection: Control for socket options, and
+// Read and Write that wait for readiness on the ring between calls of f.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	if c.fd.closed.Load() {
+		return nil, c.opErr("raw", net.ErrClosed)
+	}
+	return rawConn{c.fd}, nil
+}
+
+type rawConn struct{ fd *netFD }
+
+func (r rawConn) Control(f func(fd uintptr)) error {
+	if r.fd.closed.Load() {
+		return net.ErrClosed
+	}
+	f(uintptr(r.fd.fd))
+	return nil
+}
+
+func (r rawConn) Read(f func(fd uintptr) bool) error  { return r.wait(&r.fd.rd, kindPollIn, f) }
+func (r rawConn) Write(f func(fd uintptr) bool) error { return r.wait(&r.fd.wr, kindPollOut, f) }
+
+// wait calls f until it reports done, polling the socket on the ring for
+// readiness in between.
+func (r rawConn) wait(s *side, kind int, f func(fd uintptr) bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		if r.fd.closed.Load() {
+			return net.ErrClosed
+		}
+		if f(uintptr(r.fd.fd)) {
+			return nil
+		}
+		res, err := r.fd.do(s, kind, nil, nil)
+		if err != nil {
+			return err
+		}
+		if res < 0 {
+			return os.NewSyscallError("poll", syscall.Errno(-res))
+		}
+	}
+}

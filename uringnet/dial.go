@@ -1,0 +1,226 @@
+package uringnet
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Dialer mirrors net.Dialer.
+type Dialer struct {
+	// Timeout bounds the whole dial, resolution included.
+	Timeout time.Duration
+	// Deadline is an absolute time after which the dial fails.
+	Deadline time.Time
+	// LocalAddr is the local address to bind to, or nil.
+	LocalAddr net.Addr
+	// KeepAlive is the keep-alive period: zero means 15 seconds, negative
+	// disables keep-alive.
+	KeepAlive time.Duration
+	// Control, if not nil, is called after the socket is created and before
+	// it connects.
+	Control func(network, address string, c syscall.RawConn) error
+	// Resolver looks up host names; nil means net.DefaultResolver.
+	Resolver *net.Resolver
+	// NoFallback makes Dial fail when io_uring is unavailable instead of
+	// dialing with package net.
+	NoFallback bool
+}
+
+// Dial connects to address on network, like net.Dial.
+func Dial(network, address string) (net.Conn, error) {
+	var d Dialer
+	return d.DialContext(context.Background(), network, address)
+}
+
+// Dial connects to address on network.
+func (d *Dialer) Dial(network, address string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, address)
+}
+
+// DialContext connects to address on network; ctx bounds the whole dial.
+// The addresses a name resolves to are tried in order until one connects;
+// the first error is returned if none does, as in package net.
+func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	e, err := defaultEngine()
+	if err != nil {
+		if d.NoFallback {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+		std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive, Control: d.Control, Resolver: d.Resolver}
+		return std.DialContext(ctx, network, address)
+	}
+	if d.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
+	}
+	if !d.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Deadline)
+		defer cancel()
+	}
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	case "unix":
+		addr, err := net.ResolveUnixAddr(network, address)
+		if err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+		return d.dialOne(ctx, e, network, unix.AF_UNIX, &unix.SockaddrUnix{Name: addr.Name}, addr)
+	default:
+		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
+	}
+	host, portStr, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	resolver := d.Resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	port, err := resolver.LookupPort(ctx, network, portStr)
+	if err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	var ips []netip.Addr
+	if host == "" {
+		ips = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}
+	} else if ip, err := netip.ParseAddr(host); err == nil {
+		ips = []netip.Addr{ip}
+	} else {
+		ipNet := map[string]string{"tcp": "ip", "tcp4": "ip4", "tcp6": "ip6"}[network]
+		if ips, err = resolver.LookupNetIP(ctx, ipNet, host); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+	}
+	var first error
+	for _, ip := range ips {
+		if network == "tcp4" && !ip.Unmap().Is4() || network == "tcp6" && ip.Is4() {
+			continue
+		}
+		family, sa := tcpSockaddr(network, ip, port)
+		c, err := d.dialOne(ctx, e, network, family, sa, net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip.Unmap(), uint16(port))))
+		if err == nil {
+			return c, nil
+		}
+		if first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if first == nil {
+		first = &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "no suitable address found", Addr: host}}
+	}
+	return nil, first
+}
+
+// dialOne connects one socket to sa with an io_uring connect that ctx can
+// cancel.
+func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family int, sa unix.Sockaddr, raddr net.Addr) (net.Conn, error) {
+	opErr := func(err error) error {
+		return &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, opErr(mapContextErr(err))
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, opErr(os.NewSyscallError("socket", err))
+	}
+	nfd := newFD(e, fd, network)
+	if d.Control != nil {
+		if err := d.Control(network, raddr.String(), rawConn{nfd}); err != nil {
+			unix.Close(fd)
+			return nil, opErr(err)
+		}
+	}
+	if d.LocalAddr != nil {
+		if err := bindLocal(fd, family, d.LocalAddr); err != nil {
+			unix.Close(fd)
+			return nil, opErr(os.NewSyscallError("bind", err))
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { nfd.cancel(&nfd.wr) })
+	s := &nfd.wr
+	s.mu.Lock()
+	res, err := nfd.do(s, kindConnect, nil, sa)
+	s.mu.Unlock()
+	stop()
+	if err == nil && res < 0 {
+		if res == -int32(unix.ECANCELED) && ctx.Err() != nil {
+			err = mapContextErr(ctx.Err())
+		} else {
+			err = os.NewSyscallError("connect", syscall.Errno(-res))
+		}
+	}
+	if err != nil {
+		nfd.Close()
+		return nil, opErr(err)
+	}
+	nfd.laddr = localAddr(network, fd)
+	nfd.raddr = raddr
+	if family != unix.AF_UNIX {
+		setDefaultTCPOptions(fd, d.KeepAlive)
+	}
+	return newConn(nfd), nil
+}
+
+func bindLocal(fd, family int, a net.Addr) error {
+	switch la := a.(type) {
+	case *net.TCPAddr:
+		ip, _ := netip.AddrFromSlice(la.IP)
+		if !ip.IsValid() {
+			ip = netip.IPv6Unspecified()
+			if family == unix.AF_INET {
+				ip = netip.IPv4Unspecified()
+			}
+		}
+		if family == unix.AF_INET {
+			return unix.Bind(fd, &unix.SockaddrInet4{Port: la.Port, Addr: ip.Unmap().As4()})
+		}
+		return unix.Bind(fd, &unix.SockaddrInet6{Port: la.Port, Addr: ip.As16()})
+	case *net.UnixAddr:
+		return unix.Bind(fd, &unix.SockaddrUnix{Name: la.Name})
+	}
+	return unix.EINVAL
+}
+
+// mapContextErr turns a context's error into the one package net reports:
+// a timeout for an expired deadline, and an error matching both
+// context.Canceled and its own text for a cancellation.
+func mapContextErr(err error) error {
+	switch err {
+	case context.DeadlineExceeded:
+		return errDialTimeout
+	case context.Canceled:
+		return errCanceled
+	}
+	return err
+}
+
+var (
+	errDialTimeout error = &timeoutError{}
+	errCanceled    error = canceledError{}
+)
+
+type timeoutError struct{}
+
+func (*timeoutError) Error() string   { return "i/o timeout" }
+func (*timeoutError) Timeout() bool   { return true }
+func (*timeoutError) Temporary() bool { return true }
+func (*timeoutError) Is(err error) bool {
+	return err == context.DeadlineExceeded || err == os.ErrDeadlineExceeded
+}
+
+type canceledError struct{}
+
+func (canceledError) Error() string     { return "operation was canceled" }
+func (canceledError) Is(err error) bool { return err == context.Canceled }

@@ -1,0 +1,138 @@
+package uringnet
+
+import (
+	"net"
+	"os"
+	"sync/atomic"
+
+	"github.com/ourio-go/ourio/core"
+	"golang.org/x/sys/unix"
+)
+
+// netFD is a socket whose I/O goes through the engine's ring: the shared
+// part of Conn and Listener.
+type netFD struct {
+	e      *engine
+	fd     int
+	net    string
+	laddr  net.Addr
+	raddr  net.Addr
+	closed atomic.Bool
+	rd, wr side
+}
+
+func newFD(e *engine, fd int, network string) *netFD {
+	f := &netFD{e: e, fd: fd, net: network}
+	f.rd.op.init()
+	f.wr.op.init()
+	f.rd.expire = func() { f.cancel(&f.rd) }
+	f.wr.expire = func() { f.cancel(&f.wr) }
+	return f
+}
+
+// The operations a side runs.
+const (
+	kindRecv = iota
+	kindSend
+	kindAccept
+	kindConnect
+	kindPollIn
+	kindPollOut
+)
+
+// cancel cancels the operation in flight on s, if any.
+func (f *netFD) cancel(s *side) {
+	f.e.mu.Lock()
+	s.cancelInFlight(f.e.ring)
+	f.e.ring.Run(core.NoWait)
+	f.e.mu.Unlock()
+}
+
+// do runs one operation on side s and waits for the kernel to finish with
+// it, so the caller's buffer is free again whatever happened. The caller
+// holds s.mu. It returns the kernel's result, or net.ErrClosed or
+// os.ErrDeadlineExceeded. A receive or send cancelled by a deadline that
+// has since been moved is resubmitted; a cancelled connect is reported as
+// ECANCELED for the dialer to explain.
+func (f *netFD) do(s *side, kind int, buf []byte, sa unix.Sockaddr) (int32, error) {
+	for {
+		if f.closed.Load() {
+			return 0, net.ErrClosed
+		}
+		if s.expired() {
+			return 0, os.ErrDeadlineExceeded
+		}
+		e := f.e
+		e.mu.Lock()
+		if f.closed.Load() { // Close cancels under mu: check again there
+			e.mu.Unlock()
+			return 0, net.ErrClosed
+		}
+		ctx := core.Ctx{Callback: opDone, Userdata: &s.op}
+		var h core.Handle
+		var err error
+		switch kind {
+		case kindRecv:
+			h, err = e.ring.Recv(f.fd, buf, 0, ctx)
+		case kindSend:
+			h, err = e.ring.Send(f.fd, buf, unix.MSG_NOSIGNAL, ctx)
+		case kindAccept:
+			h, err = e.ring.Accept(f.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, ctx)
+		case kindConnect:
+			h, err = e.ring.Connect(f.fd, sa, ctx)
+		case kindPollIn:
+			h, err = e.ring.Poll(f.fd, unix.POLLIN, ctx)
+		case kindPollOut:
+			h, err = e.ring.Poll(f.fd, unix.POLLOUT, ctx)
+		}
+		if err != nil {
+			e.mu.Unlock()
+			return 0, err
+		}
+		s.op.h = h
+		s.op.inflight = true
+		e.ring.Run(core.NoWait) // an error here leaves the op queued for the reaper
+		e.mu.Unlock()
+		// The deadline may have passed after the check above and before the
+		// operation was in flight, when its timer found nothing to cancel.
+		if s.expired() {
+			f.cancel(s)
+		}
+		<-s.op.done
+		res := s.op.res
+		if res != -int32(unix.ECANCELED) || kind == kindConnect {
+			return res, nil
+		}
+		if f.closed.Load() {
+			return 0, net.ErrClosed
+		}
+		if s.expired() {
+			return 0, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// Close cancels the operations in flight, waits until the kernel is done
+// with them, and closes the socket.
+func (f *netFD) Close() error {
+	if !f.closed.CompareAndSwap(false, true) {
+		return net.ErrClosed
+	}
+	f.e.mu.Lock()
+	f.rd.cancelInFlight(f.e.ring)
+	f.wr.cancelInFlight(f.e.ring)
+	f.e.ring.Run(core.NoWait)
+	f.e.mu.Unlock()
+	// Each side's lock is held by an operation until its completion arrives.
+	f.rd.mu.Lock()
+	f.wr.mu.Lock()
+	f.rd.stopTimer()
+	f.wr.stopTimer()
+	err := unix.Close(f.fd)
+	f.wr.mu.Unlock()
+	f.rd.mu.Unlock()
+	if err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package uringnet
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ListenConfig mirrors net.ListenConfig.
+type ListenConfig struct {
+	// Control, if not nil, is called after the socket is created and before
+	// it is bound, as in net.ListenConfig.
+	Control func(network, address string, c syscall.RawConn) error
+	// KeepAlive is the keep-alive period of accepted connections: zero
+	// means 15 seconds, negative disables keep-alive.
+	KeepAlive time.Duration
+	// NoFallback makes Listen fail when io_uring is unavailable instead of
+	// returning a listener from package net.
+	NoFallback bool
+}
+
+// Listen announces on the local address, like net.Listen. Networks are tcp,
+// tcp4, tcp6 and unix.
+func Listen(network, address string) (net.Listener, error) {
+	var lc ListenConfig
+	return lc.Listen(context.Background(), network, address)
+}
+
+// Listen announces on the local address, like net.ListenConfig.Listen.
+func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (net.Listener, error) {
+	e, err := defaultEngine()
+	if err != nil {
+		if lc.NoFallback {
+			return nil, &net.OpError{Op: "listen", Net: network, Err: err}
+		}
+		std := net.ListenConfig{Control: lc.Control, KeepAlive: lc.KeepAlive}
+		return std.Listen(ctx, network, address)
+	}
+	var family int
+	var sa unix.Sockaddr
+	var v6only = -1
+	var path string
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		addr, err := net.ResolveTCPAddr(network, address)
+		if err != nil {
+			return nil, &net.OpError{Op: "listen", Net: network, Err: err}
+		}
+		ip, _ := netip.AddrFromSlice(addr.IP)
+		if !ip.IsValid() || ip.IsUnspecified() && addr.IP.To4() == nil && network == "tcp" {
+			// A wildcard listens on both families, as in package net.
+			if network == "tcp4" {
+				family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: addr.Port}
+			} else {
+				family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: addr.Port}
+				v6only = boolInt(network == "tcp6")
+			}
+		} else {
+			family, sa = tcpSockaddr(network, ip.WithZone(addr.Zone), addr.Port)
+			if family == unix.AF_INET6 {
+				v6only = boolInt(network == "tcp6")
+			}
+		}
+	case "unix":
+		addr, err := net.ResolveUnixAddr(network, address)
+		if err != nil {
+			return nil, &net.OpError{Op: "listen", Net: network, Err: err}
+		}
+		family, sa, path = unix.AF_UNIX, &unix.SockaddrUnix{Name: addr.Name}, addr.Name
+	default:
+		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, &net.OpError{Op: "listen", Net: network, Err: os.NewSyscallError("socket", err)}
+	}
+	fail := func(call string, err error) (net.Listener, error) {
+		unix.Close(fd)
+		return nil, &net.OpError{Op: "listen", Net: network, Addr: sockaddrToAddr(network, sa), Err: os.NewSyscallError(call, err)}
+	}
+	if family != unix.AF_UNIX {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if v6only >= 0 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	nfd := newFD(e, fd, network)
+	if lc.Control != nil {
+		if err := lc.Control(network, sockaddrToAddr(network, sa).String(), rawConn{nfd}); err != nil {
+			unix.Close(fd)
+			return nil, &net.OpError{Op: "listen", Net: network, Addr: sockaddrToAddr(network, sa), Err: err}
+		}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("bind", err)
+	}
+	if err := unix.Listen(fd, listenBacklog()); err != nil {
+		return fail("listen", err)
+	}
+	nfd.laddr = localAddr(network, fd)
+	l := &Listener{fd: nfd, keepAlive: lc.KeepAlive}
+	if path != "" && path[0] != '@' {
+		l.unlink = path
+	}
+	return l, nil
+}
+
+// listenBacklog reads the kernel's limit, as package net does.
+func listenBacklog() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return unix.SOMAXCONN
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n == 0 || n > 1<<16-1 {
+		return unix.SOMAXCONN
+	}
+	return n
+}
+
+// Listener accepts connections with io_uring accept operations.
+type Listener struct {
+	fd        *netFD
+	keepAlive time.Duration
+	unlink    string
+}
+
+var _ net.Listener = (*Listener)(nil)
+
+// Accept waits for and returns the next connection.
+func (l *Listener) Accept() (net.Conn, error) {
+	s := &l.fd.rd
+	s.mu.Lock()
+	res, err := l.fd.do(s, kindAccept, nil, nil)
+	var raw unix.RawSockaddrAny
+	if err == nil && res >= 0 {
+		raw = s.op.sa
+	}
+	s.mu.Unlock()
+	if err == nil && res < 0 {
+		err = os.NewSyscallError("accept", syscall.Errno(-res))
+	}
+	if err != nil {
+		return nil, &net.OpError{Op: "accept", Net: l.fd.net, Addr: l.fd.laddr, Err: err}
+	}
+	fd := newFD(l.fd.e, int(res), l.fd.net)
+	fd.laddr = localAddr(l.fd.net, fd.fd)
+	fd.raddr = rawToAddr(l.fd.net, &raw)
+	if l.fd.net != "unix" {
+		setDefaultTCPOptions(fd.fd, l.keepAlive)
+	}
+	return newConn(fd), nil
+}
+
+// setDefaultTCPOptions applies what package net applies to every TCP
+// connection: no Nagle delay, and keep-alive every 15 seconds.
+func setDefaultTCPOptions(fd int, keepAlive time.Duration) {
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if keepAlive < 0 {
+		return
+	}
+	if keepAlive == 0 {
+		keepAlive = 15 * time.Second
+	}
+	secs := int(keepAlive / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+}
+
+// Close stops listening; a blocked Accept returns an error matching
+// net.ErrClosed. A unix socket's file is removed, as in package net.
+func (l *Listener) Close() error {
+	if err := l.fd.Close(); err != nil {
+		return &net.OpError{Op: "close", Net: l.fd.net, Addr: l.fd.laddr, Err: err}
+	}
+	if l.unlink != "" {
+		os.Remove(l.unlink)
+	}
+	return nil
+}
+
+// Addr returns the listener's address.
+func (l *Listener) Addr() net.Addr { return l.fd.laddr }
+
+// Fd returns the listening socket, for core's callback API. The Listener
+// still owns it.
+func (l *Listener) Fd() int { return l.fd.fd }

@@ -1,0 +1,98 @@
+package uringnet
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ourio-go/ourio/core"
+	"golang.org/x/sys/unix"
+)
+
+// op is one direction's in-flight operation: a goroutine parks on done
+// until the ring completes it. It is reused for every operation in that
+// direction, so the steady state allocates nothing.
+type op struct {
+	done     chan struct{}
+	res      int32
+	h        core.Handle
+	inflight bool // guarded by the engine's mu
+	sa       unix.RawSockaddrAny
+}
+
+func (o *op) init() { o.done = make(chan struct{}, 1) }
+
+// opDone is the completion callback of every uringnet operation. It runs
+// under the engine's mu.
+func opDone(_ core.Runtime, t *core.Task) error {
+	o := core.UserdataAs[*op](t)
+	o.res = t.Result.Res
+	if t.Result.Op == core.OpAccept {
+		o.sa = *t.RemoteSockaddr()
+	}
+	o.inflight = false
+	o.done <- struct{}{}
+	return nil
+}
+
+// side is one direction of a descriptor: the lock that lets one operation at
+// a time run in that direction (concurrent Reads queue, as in package net),
+// its operation and its deadline.
+type side struct {
+	mu       sync.Mutex
+	op       op
+	deadline atomic.Int64 // UnixNano, 0 for none
+	tmu      sync.Mutex   // guards timer: deadlines may be set concurrently
+	timer    *time.Timer
+	expire   func() // cancels the in-flight op; bound once, so timers allocate once
+}
+
+// expired reports whether the side's deadline has passed.
+func (s *side) expired() bool {
+	d := s.deadline.Load()
+	return d != 0 && time.Now().UnixNano() >= d
+}
+
+// setDeadline moves the deadline, and cancels an operation in flight if the
+// new deadline has already passed.
+func (s *side) setDeadline(t time.Time) {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	if t.IsZero() {
+		s.deadline.Store(0)
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		return
+	}
+	s.deadline.Store(t.UnixNano())
+	d := time.Until(t)
+	if d <= 0 {
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		s.expire()
+		return
+	}
+	if s.timer == nil {
+		s.timer = time.AfterFunc(d, s.expire)
+	} else {
+		s.timer.Reset(d)
+	}
+}
+
+// cancelInFlight cancels the side's operation if it is in flight. The caller
+// holds the engine's mu.
+func (s *side) cancelInFlight(r *core.Ring) {
+	if s.op.inflight {
+		r.Cancel(s.op.h, core.Ctx{})
+	}
+}
+
+func (s *side) stopTimer() {
+	s.tmu.Lock()
+	defer s.tmu.Unlock()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+}
