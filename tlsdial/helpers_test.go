@@ -1,0 +1,316 @@
+package tlsdial
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ourio-go/ourio/core"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// testCA is a certificate authority made up for one test.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+}
+
+var serial int64 = 1
+
+func nextSerial() *big.Int {
+	serial++
+	return big.NewInt(serial)
+}
+
+func newTestCA(t testing.TB, name string) *testCA {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber:          nextSerial(),
+		Subject:               pkix.Name{CommonName: name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{cert: cert, key: key, pool: pool}
+}
+
+// leaf issues a server certificate for names (and 127.0.0.1) valid from
+// notBefore to notAfter.
+func (ca *testCA) leaf(t testing.TB, names []string, notBefore, notAfter time.Time) tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: nextSerial(),
+		Subject:      pkix.Name{CommonName: names[0]},
+		DNSNames:     names,
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	require.NoError(t, err)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func (ca *testCA) goodLeaf(t testing.TB) tls.Certificate {
+	return ca.leaf(t, []string{"localhost", "server.test"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+}
+
+// newRing makes a ring closed when the test ends.
+func newRing(t testing.TB) *core.Ring {
+	r, err := core.New(core.Options{Entries: 64})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+// drive runs the ring on the test goroutine until cond holds, failing the
+// test after limit. A short timer keeps Run(Once) from sleeping for long.
+func drive(t testing.TB, r *core.Ring, cond func() bool, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	var tick core.Handle
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("ring: condition not reached within %v", limit)
+		}
+		if !tick.Live() {
+			var err error
+			tick, err = r.Timer(20*time.Millisecond, core.Ctx{})
+			require.NoError(t, err)
+		}
+		require.NoError(t, r.Run(core.Once))
+	}
+}
+
+// runWhile runs fn on a goroutine and drives the ring until it returns.
+func runWhile(t testing.TB, r *core.Ring, limit time.Duration, fn func() error) error {
+	t.Helper()
+	ch := make(chan error, 1)
+	go func() { ch <- fn() }()
+	var err error
+	got := false
+	drive(t, r, func() bool {
+		if got {
+			return true
+		}
+		select {
+		case err = <-ch:
+			got = true
+		default:
+		}
+		return got
+	}, limit)
+	return err
+}
+
+// dialFd connects a blocking TCP socket to addr and returns its descriptor.
+func dialFd(t testing.TB, addr net.Addr) int {
+	fd, err := dialFdErr(addr)
+	require.NoError(t, err)
+	return fd
+}
+
+func dialFdErr(addr net.Addr) (int, error) {
+	ta := addr.(*net.TCPAddr)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	sa := &unix.SockaddrInet4{Port: ta.Port}
+	copy(sa.Addr[:], ta.IP.To4())
+	if err := unix.Connect(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// handshake runs Handshake on fd and drives r until its callback ran.
+func handshake(t testing.TB, r *core.Ring, ctx context.Context, fd int, cfg *tls.Config) (*Conn, error) {
+	t.Helper()
+	var (
+		conn *Conn
+		herr error
+		done bool
+	)
+	require.NoError(t, Handshake(ctx, r, fd, cfg, func(rt core.Runtime, c *Conn, err error) error {
+		require.Same(t, r, rt)
+		require.False(t, done, "callback ran twice")
+		if err == nil {
+			require.NotNil(t, c)
+		} else {
+			require.Nil(t, c)
+		}
+		conn, herr, done = c, err, true
+		return nil
+	}))
+	drive(t, r, func() bool { return done }, 15*time.Second)
+	return conn, herr
+}
+
+// closeConn closes c with CloseAsync, driving the ring.
+func closeConn(t testing.TB, r *core.Ring, c *Conn) {
+	t.Helper()
+	done := false
+	require.NoError(t, c.CloseAsync(func(core.Runtime, *Conn, error) error {
+		done = true
+		return nil
+	}))
+	drive(t, r, func() bool { return done }, 10*time.Second)
+}
+
+// leakCheck records the open descriptors and goroutines; its result waits
+// (driving r) until both are back to that count.
+type leakCheck struct {
+	fds, goroutines int
+}
+
+func countFds(t testing.TB) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	return len(ents)
+}
+
+func startLeakCheck(t testing.TB) leakCheck {
+	return leakCheck{fds: countFds(t), goroutines: runtime.NumGoroutine()}
+}
+
+func (l leakCheck) wait(t testing.TB, r *core.Ring) {
+	t.Helper()
+	var fds, gs int
+	ok := func() bool {
+		fds, gs = countFds(t), runtime.NumGoroutine()
+		return fds <= l.fds && gs <= l.goroutines
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("leak: %d fds (was %d), %d goroutines (was %d)\n%s", fds, l.fds, gs, l.goroutines, buf[:n])
+		}
+		tick, err := r.Timer(10*time.Millisecond, core.Ctx{})
+		require.NoError(t, err)
+		for tick.Live() {
+			require.NoError(t, r.Run(core.Once))
+		}
+	}
+}
+
+// tlsServer is a crypto/tls server on loopback that records the SNI and
+// ALPN offers it sees and runs handle on each connection.
+type tlsServer struct {
+	ln  net.Listener
+	cfg *tls.Config
+	wg  sync.WaitGroup
+
+	mu     sync.Mutex
+	sni    []string
+	alpn   [][]string
+	hsErrs []error
+}
+
+func startTLSServer(t testing.TB, cfg *tls.Config, handle func(*tls.Conn)) *tlsServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &tlsServer{ln: ln, cfg: cfg.Clone()}
+	s.cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		s.mu.Lock()
+		s.sni = append(s.sni, h.ServerName)
+		s.alpn = append(s.alpn, h.SupportedProtos)
+		s.mu.Unlock()
+		return nil, nil
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer c.Close()
+				tc := tls.Server(c, s.cfg)
+				_ = tc.SetDeadline(time.Now().Add(30 * time.Second))
+				if err := tc.Handshake(); err != nil {
+					s.mu.Lock()
+					s.hsErrs = append(s.hsErrs, err)
+					s.mu.Unlock()
+					return
+				}
+				if handle != nil {
+					handle(tc)
+				}
+			}()
+		}
+	}()
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *tlsServer) close() {
+	_ = s.ln.Close()
+	s.wg.Wait()
+}
+
+func (s *tlsServer) seen() (sni []string, alpn [][]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.sni...), append([][]string(nil), s.alpn...)
+}
+
+// rawServer accepts TCP connections on loopback and runs handle on each.
+func startRawServer(t testing.TB, handle func(net.Conn)) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		wg.Wait()
+	})
+	return ln
+}
