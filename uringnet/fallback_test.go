@@ -1,0 +1,444 @@
+package uringnet_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/ourio-go/ourio/core"
+	"github.com/ourio-go/ourio/uringnet"
+	"golang.org/x/net/nettest"
+	"golang.org/x/sys/unix"
+)
+
+// The fallback to package net is tested for real: TestFallbackUnderSeccomp
+// runs this test binary again with seccompChildEnv set, TestMain installs a
+// seccomp filter that makes io_uring_setup fail with EPERM in every thread
+// of that child, and TestFallbackChild checks what the child sees.
+
+const (
+	// seccompChildEnv marks the child process.
+	seccompChildEnv = "OURIO_SECCOMP_CHILD"
+	// seccompUnavailableExit is the child's exit code when the kernel
+	// refuses the filter itself (no CONFIG_SECCOMP_FILTER, say).
+	seccompUnavailableExit = 3
+)
+
+// auditArch is the AUDIT_ARCH_* value seccomp reports for Go's own system
+// calls on each architecture.
+var auditArch = map[string]uint32{
+	"amd64":   unix.AUDIT_ARCH_X86_64,
+	"arm64":   unix.AUDIT_ARCH_AARCH64,
+	"386":     unix.AUDIT_ARCH_I386,
+	"riscv64": unix.AUDIT_ARCH_RISCV64,
+	"ppc64le": unix.AUDIT_ARCH_PPC64LE,
+	"s390x":   unix.AUDIT_ARCH_S390X,
+}
+
+// denyIOURingSetup installs, in every thread of the process, a seccomp
+// filter that fails io_uring_setup with EPERM and allows everything else,
+// as a container runtime's profile or a sandbox does.
+func denyIOURingSetup() error {
+	arch, ok := auditArch[runtime.GOARCH]
+	if !ok {
+		return fmt.Errorf("no AUDIT_ARCH value known for %s", runtime.GOARCH)
+	}
+	// struct seccomp_data: int nr at offset 0, __u32 arch at offset 4.
+	prog := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 4},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: arch, Jt: 0, Jf: 3},
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: unix.SYS_IO_URING_SETUP, Jt: 0, Jf: 1},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+
+	// no_new_privs is per thread, and TSYNC copies it with the filter to
+	// the other threads only from the thread that installs the filter, so
+	// both calls must run on the same thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl(PR_SET_NO_NEW_PRIVS)", err)
+	}
+	tid, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(prog)
+	if errno != 0 {
+		return os.NewSyscallError("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC)", errno)
+	}
+	if tid != 0 {
+		return fmt.Errorf("seccomp: thread %d could not take the filter", tid)
+	}
+	return nil
+}
+
+// TestFallbackUnderSeccomp checks that io_uring works here, then runs
+// TestFallbackChild in a child process whose io_uring_setup is denied.
+func TestFallbackUnderSeccomp(t *testing.T) {
+	if os.Getenv(seccompChildEnv) != "" {
+		t.Skip("this is the child")
+	}
+
+	// Without the filter io_uring is used: Available says so, and Listen,
+	// Accept and Dial return this package's types, not package net's.
+	if err := uringnet.Available(); err != nil {
+		t.Fatalf("Available() = %v without a seccomp filter, want nil: the control case needs io_uring", err)
+	}
+	for _, network := range []string{"tcp", "unix"} {
+		ln, err := uringnet.Listen(network, fbAddr(t, network))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := ln.(*uringnet.Listener); !ok {
+			t.Errorf("%s: Listen returned %T with io_uring available, want *uringnet.Listener", network, ln)
+		}
+		srv, cli := fbConnect(t, ln, uringnet.Dial)
+		if _, ok := cli.(*uringnet.Conn); !ok {
+			t.Errorf("%s: Dial returned %T with io_uring available, want *uringnet.Conn", network, cli)
+		}
+		if _, ok := srv.(*uringnet.Conn); !ok {
+			t.Errorf("%s: Accept returned %T with io_uring available, want *uringnet.Conn", network, srv)
+		}
+		fbEcho(t, srv, cli)
+		ln.Close()
+	}
+
+	ctx := context.Background()
+	if d, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-5*time.Second))
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFallbackChild$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), seccompChildEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == seccompUnavailableExit {
+		t.Skipf("the kernel refuses seccomp filters here:\n%s", out)
+	}
+	if err != nil {
+		t.Fatalf("child under seccomp failed: %v\n--- child output ---\n%s", err, out)
+	}
+	// The child must really have run, not skipped or matched nothing.
+	if !strings.Contains(string(out), "--- PASS: TestFallbackChild ") || strings.Contains(string(out), "--- SKIP: TestFallbackChild ") {
+		t.Fatalf("child did not run TestFallbackChild:\n%s", out)
+	}
+	t.Logf("child output:\n%s", out)
+}
+
+// TestFallbackChild runs only in the child that TestMain put under the
+// seccomp filter.
+func TestFallbackChild(t *testing.T) {
+	if os.Getenv(seccompChildEnv) != "1" {
+		t.Skip("run by TestFallbackUnderSeccomp in a child process")
+	}
+
+	t.Run("filter", func(t *testing.T) {
+		// Every thread runs under the filter (TSYNC reached the threads
+		// that existed before, the later ones inherited it).
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+			if err != nil {
+				continue // the thread exited
+			}
+			if !strings.Contains(string(b), "\nSeccomp:\t2\n") {
+				t.Errorf("thread %s is not in seccomp filter mode", task.Name())
+			}
+		}
+		// io_uring_setup itself fails with EPERM, on any thread.
+		done := make(chan error)
+		for range 4 {
+			go func() {
+				runtime.LockOSThread() // a thread of its own, ended on return
+				var params [120]byte   // struct io_uring_params
+				fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, 8, uintptr(unsafe.Pointer(&params)), 0)
+				if errno == 0 {
+					unix.Close(int(fd))
+				}
+				done <- errno
+			}()
+		}
+		for range 4 {
+			if err := <-done; err != unix.EPERM {
+				t.Errorf("io_uring_setup under the filter: %v (%d), want EPERM", err, err)
+			}
+		}
+		// Everything else still works.
+		if _, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err != nil {
+			t.Errorf("socket under the filter: %v", err)
+		}
+	})
+
+	t.Run("core.New", func(t *testing.T) {
+		r, err := core.New(core.Options{})
+		if err == nil {
+			r.Close()
+			t.Fatal("core.New succeeded under the filter")
+		}
+		var ue *core.UnsupportedError
+		if !errors.As(err, &ue) || !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("core.New: %v (%T), want a *core.UnsupportedError matching errors.ErrUnsupported", err, err)
+		}
+		fbCheckReason(t, "core.New", err)
+	})
+
+	t.Run("Available", func(t *testing.T) {
+		err := uringnet.Available()
+		if err == nil {
+			t.Fatal("Available() = nil under the filter")
+		}
+		if !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("Available() = %v, want an error matching errors.ErrUnsupported", err)
+		}
+		fbCheckReason(t, "Available", err)
+		if again := uringnet.Available(); again == nil || again.Error() != err.Error() {
+			t.Errorf("second Available() = %v, want %v", again, err)
+		}
+	})
+
+	t.Run("echo", func(t *testing.T) {
+		for _, network := range []string{"tcp", "unix"} {
+			t.Run(network, func(t *testing.T) {
+				ln, err := uringnet.Listen(network, fbAddr(t, network))
+				if err != nil {
+					t.Fatalf("Listen: %v", err)
+				}
+				defer ln.Close()
+				srv, cli := fbConnect(t, ln, uringnet.Dial)
+				fbWantStd(t, network, ln, srv, cli)
+				fbEcho(t, srv, cli)
+			})
+		}
+	})
+
+	t.Run("config", func(t *testing.T) {
+		// The options reach package net: Control runs for the listener
+		// and the dialer.
+		var calls []string
+		control := func(who string) func(string, string, syscall.RawConn) error {
+			return func(network, address string, c syscall.RawConn) error {
+				calls = append(calls, who+" "+network)
+				return nil
+			}
+		}
+		lc := uringnet.ListenConfig{Control: control("listen"), KeepAlive: -1}
+		ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("ListenConfig.Listen: %v", err)
+		}
+		defer ln.Close()
+		d := uringnet.Dialer{Control: control("dial"), Timeout: 10 * time.Second}
+		srv, cli := fbConnect(t, ln, func(network, address string) (net.Conn, error) {
+			return d.DialContext(context.Background(), network, address)
+		})
+		fbWantStd(t, "tcp", ln, srv, cli)
+		fbEcho(t, srv, cli)
+		if got := strings.Join(calls, ", "); got != "listen tcp4, dial tcp4" {
+			t.Errorf("Control calls: %q, want %q", got, "listen tcp4, dial tcp4")
+		}
+	})
+
+	t.Run("http", func(t *testing.T) {
+		ln, err := uringnet.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := ln.(*net.TCPListener); !ok {
+			t.Fatalf("Listen returned %T, want *net.TCPListener", ln)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "hello %s", r.URL.Path)
+		})}
+		go srv.Serve(ln)
+		defer srv.Close()
+		var d uringnet.Dialer
+		client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}, Timeout: 10 * time.Second}
+		defer client.CloseIdleConnections()
+		for range 3 { // the second and third reuse the connection
+			resp, err := client.Get("http://" + ln.Addr().String() + "/fallback")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || string(body) != "hello /fallback" {
+				t.Fatalf("GET: %q, %v", body, err)
+			}
+		}
+	})
+
+	t.Run("NoFallback", func(t *testing.T) {
+		for _, network := range []string{"tcp", "unix"} {
+			lc := uringnet.ListenConfig{NoFallback: true}
+			ln, err := lc.Listen(context.Background(), network, fbAddr(t, network))
+			if err == nil {
+				ln.Close()
+				t.Errorf("%s: Listen with NoFallback succeeded under the filter", network)
+			} else {
+				fbCheckNoFallback(t, "listen", network, err)
+			}
+
+			// A real listener to dial, so only io_uring can make Dial fail.
+			std, err := net.Listen(network, fbAddr(t, network))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := uringnet.Dialer{NoFallback: true}
+			c, err := d.Dial(network, std.Addr().String())
+			std.Close()
+			if err == nil {
+				c.Close()
+				t.Errorf("%s: Dial with NoFallback succeeded under the filter", network)
+			} else {
+				fbCheckNoFallback(t, "dial", network, err)
+			}
+		}
+	})
+
+	t.Run("nettest", func(t *testing.T) {
+		for _, network := range []string{"tcp", "unix"} {
+			t.Run(network, func(t *testing.T) {
+				nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+					ln, err := uringnet.Listen(network, fbAddr(t, network))
+					if err != nil {
+						return nil, nil, nil, err
+					}
+					defer ln.Close()
+					srv, cli, err := fbDialAccept(ln, uringnet.Dial)
+					if err != nil {
+						return nil, nil, nil, err
+					}
+					fbWantStd(t, network, ln, srv, cli)
+					return cli, srv, func() { cli.Close(); srv.Close() }, nil
+				})
+			})
+		}
+	})
+}
+
+// fbCheckReason checks that err says that io_uring is what failed, and why.
+func fbCheckReason(t *testing.T, what string, err error) {
+	t.Helper()
+	msg := err.Error()
+	if !strings.Contains(msg, "io_uring") {
+		t.Errorf("%s: %q does not mention io_uring", what, msg)
+	}
+	if !strings.Contains(msg, unix.EPERM.Error()) && !strings.Contains(msg, "EPERM") {
+		t.Errorf("%s: %q does not give the reason (EPERM)", what, msg)
+	}
+}
+
+// fbCheckNoFallback checks the error of Listen or Dial with NoFallback set.
+func fbCheckNoFallback(t *testing.T, op, network string, err error) {
+	t.Helper()
+	var oe *net.OpError
+	if !errors.As(err, &oe) || oe.Op != op || oe.Net != network {
+		t.Errorf("%s %s with NoFallback: %v (%T), want a *net.OpError with Op %q and Net %q", op, network, err, err, op, network)
+	}
+	var ue *core.UnsupportedError
+	if !errors.Is(err, errors.ErrUnsupported) || !errors.As(err, &ue) {
+		t.Errorf("%s %s with NoFallback: %v does not wrap a *core.UnsupportedError matching errors.ErrUnsupported", op, network, err)
+	}
+	fbCheckReason(t, op+" with NoFallback", err)
+}
+
+// fbAddr returns an address to listen on: an ephemeral loopback port,
+// or a socket file in a fresh directory.
+func fbAddr(t *testing.T, network string) string {
+	if network == "unix" {
+		return filepath.Join(t.TempDir(), "s")
+	}
+	return "127.0.0.1:0"
+}
+
+// fbConnect dials ln with dial and returns both ends; the test closes them.
+func fbConnect(t *testing.T, ln net.Listener, dial func(network, address string) (net.Conn, error)) (srv, cli net.Conn) {
+	t.Helper()
+	srv, cli, err := fbDialAccept(ln, dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close(); srv.Close() })
+	return srv, cli
+}
+
+// fbDialAccept dials ln with dial and returns both ends.
+func fbDialAccept(ln net.Listener, dial func(network, address string) (net.Conn, error)) (srv, cli net.Conn, err error) {
+	type res struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		c, err := ln.Accept()
+		ch <- res{c, err}
+	}()
+	cli, err = dial(ln.Addr().Network(), ln.Addr().String())
+	if err != nil {
+		ln.Close() // unblocks Accept
+		<-ch
+		return nil, nil, fmt.Errorf("Dial: %w", err)
+	}
+	r := <-ch
+	if r.err != nil {
+		cli.Close()
+		return nil, nil, fmt.Errorf("Accept: %w", r.err)
+	}
+	return r.c, cli, nil
+}
+
+// fbWantStd checks that the listener and both connections are package net's.
+func fbWantStd(t *testing.T, network string, ln net.Listener, srv, cli net.Conn) {
+	t.Helper()
+	var lnOK, srvOK, cliOK bool
+	switch network {
+	case "tcp":
+		_, lnOK = ln.(*net.TCPListener)
+		_, srvOK = srv.(*net.TCPConn)
+		_, cliOK = cli.(*net.TCPConn)
+	case "unix":
+		_, lnOK = ln.(*net.UnixListener)
+		_, srvOK = srv.(*net.UnixConn)
+		_, cliOK = cli.(*net.UnixConn)
+	}
+	if !lnOK || !srvOK || !cliOK {
+		t.Errorf("%s fallback returned listener %T, accepted %T, dialed %T: want package net's types", network, ln, srv, cli)
+	}
+}
+
+// fbEcho sends lines from cli to an echo loop on srv and reads them back.
+func fbEcho(t *testing.T, srv, cli net.Conn) {
+	t.Helper()
+	go io.Copy(srv, srv)
+	deadline := time.Now().Add(10 * time.Second)
+	cli.SetDeadline(deadline)
+	br := bufio.NewReader(cli)
+	for i := range 100 {
+		msg := fmt.Sprintf("line %d %s\n", i, strings.Repeat("x", i*37))
+		if _, err := io.WriteString(cli, msg); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		got, err := br.ReadString('\n')
+		if err != nil || got != msg {
+			t.Fatalf("echo %d: %q, %v", i, got, err)
+		}
+	}
+}
