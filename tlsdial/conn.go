@@ -28,7 +28,7 @@ type Conn struct {
 	rt core.Runtime
 	rc *ringConn
 
-	rd, wr asyncIO
+	rd, wr    asyncIO
 	closeBusy atomic.Bool
 	closeDone func(rt core.Runtime, c *Conn, err error) error
 	closeErr  error

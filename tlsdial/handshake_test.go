@@ -22,8 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// lineServer answers each line "x" with "echo: x" until the client closes.
-func lineServer(c *tls.Conn) {
+// hsLineServer answers each line "x" with "echo: x" until the client closes.
+func hsLineServer(c *tls.Conn) {
 	br := bufio.NewReader(c)
 	for {
 		line, err := br.ReadString('\n')
@@ -36,10 +36,10 @@ func lineServer(c *tls.Conn) {
 	}
 }
 
-// exchangeLine writes a line over c from a goroutine and checks the echo.
-func exchangeLine(t *testing.T, r *core.Ring, c *Conn, line string) {
+// hsExchangeLine writes a line over c from a goroutine and checks the echo.
+func hsExchangeLine(t *testing.T, r *core.Ring, c *Conn, line string) {
 	t.Helper()
-	err := runWhile(t, r, 10*time.Second, func() error {
+	err := hsRunWhile(t, r, 10*time.Second, func() error {
 		if _, err := c.Write([]byte(line + "\n")); err != nil {
 			return err
 		}
@@ -56,23 +56,23 @@ func exchangeLine(t *testing.T, r *core.Ring, c *Conn, line string) {
 }
 
 func TestHandshakeVersionsALPNSNI(t *testing.T) {
-	ca := newTestCA(t, "ourio test CA")
+	ca := hsNewTestCA(t, "ourio test CA")
 	for _, v := range []struct {
 		name string
 		ver  uint16
 	}{{"TLS1.2", tls.VersionTLS12}, {"TLS1.3", tls.VersionTLS13}} {
 		for _, proto := range []string{"h2", "http/1.1"} {
 			t.Run(v.name+"/"+proto, func(t *testing.T) {
-				srv := startTLSServer(t, &tls.Config{
+				srv := hsStartTLSServer(t, &tls.Config{
 					Certificates: []tls.Certificate{ca.goodLeaf(t)},
 					MinVersion:   v.ver, MaxVersion: v.ver,
 					NextProtos: []string{"h2", "http/1.1"},
-				}, lineServer)
-				r := newRing(t)
-				leaks := startLeakCheck(t)
+				}, hsLineServer)
+				r := hsNewRing(t)
+				leaks := hsStartLeakCheck(t)
 
-				fd := dialFd(t, srv.ln.Addr())
-				c, err := handshake(t, r, context.Background(), fd, &tls.Config{
+				fd := hsDialFd(t, srv.ln.Addr())
+				c, err := hsHandshake(t, r, context.Background(), fd, &tls.Config{
 					RootCAs:    ca.pool,
 					ServerName: "server.test",
 					NextProtos: []string{proto},
@@ -93,8 +93,8 @@ func TestHandshakeVersionsALPNSNI(t *testing.T) {
 				require.Equal(t, []string{"server.test"}, sni)
 				require.Equal(t, [][]string{{proto}}, alpn)
 
-				exchangeLine(t, r, c, "hello over "+v.name)
-				closeConn(t, r, c)
+				hsExchangeLine(t, r, c, "hello over "+v.name)
+				hsCloseConn(t, r, c)
 				leaks.wait(t, r)
 			})
 		}
@@ -102,30 +102,30 @@ func TestHandshakeVersionsALPNSNI(t *testing.T) {
 }
 
 func TestHandshakeResumption(t *testing.T) {
-	ca := newTestCA(t, "ourio test CA")
+	ca := hsNewTestCA(t, "ourio test CA")
 	for _, v := range []struct {
 		name string
 		ver  uint16
 	}{{"TLS1.2", tls.VersionTLS12}, {"TLS1.3", tls.VersionTLS13}} {
 		t.Run(v.name, func(t *testing.T) {
-			srv := startTLSServer(t, &tls.Config{
+			srv := hsStartTLSServer(t, &tls.Config{
 				Certificates: []tls.Certificate{ca.goodLeaf(t)},
 				MinVersion:   v.ver, MaxVersion: v.ver,
-			}, lineServer)
-			r := newRing(t)
-			leaks := startLeakCheck(t)
+			}, hsLineServer)
+			r := hsNewRing(t)
+			leaks := hsStartLeakCheck(t)
 			cfg := &tls.Config{
 				RootCAs:            ca.pool,
 				ServerName:         "localhost",
 				ClientSessionCache: tls.NewLRUClientSessionCache(4),
 			}
 			for i, resumed := range []bool{false, true} {
-				c, err := handshake(t, r, context.Background(), dialFd(t, srv.ln.Addr()), cfg)
+				c, err := hsHandshake(t, r, context.Background(), hsDialFd(t, srv.ln.Addr()), cfg)
 				require.NoError(t, err)
 				require.Equal(t, resumed, c.ConnectionState().DidResume, "connection %d", i)
 				// A TLS 1.3 ticket arrives after the handshake: read to get it.
-				exchangeLine(t, r, c, fmt.Sprintf("connection %d", i))
-				closeConn(t, r, c)
+				hsExchangeLine(t, r, c, fmt.Sprintf("connection %d", i))
+				hsCloseConn(t, r, c)
 			}
 			leaks.wait(t, r)
 		})
@@ -136,11 +136,11 @@ func TestHandshakeResumption(t *testing.T) {
 // blocking net.Conn interface, and checks both by hash.
 func TestHandshakeDataBothWays(t *testing.T) {
 	const up, down = 4<<20 + 123, 3<<20 + 7
-	ca := newTestCA(t, "ourio test CA")
+	ca := hsNewTestCA(t, "ourio test CA")
 	downData := make([]byte, down)
 	_, _ = rand.Read(downData)
 	upSum := make(chan [32]byte, 1)
-	srv := startTLSServer(t, &tls.Config{Certificates: []tls.Certificate{ca.goodLeaf(t)}}, func(c *tls.Conn) {
+	srv := hsStartTLSServer(t, &tls.Config{Certificates: []tls.Certificate{ca.goodLeaf(t)}}, func(c *tls.Conn) {
 		werr := make(chan error, 1)
 		go func() {
 			_, err := c.Write(downData)
@@ -158,15 +158,15 @@ func TestHandshakeDataBothWays(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, c) // until the client closes
 	})
-	r := newRing(t)
-	leaks := startLeakCheck(t)
-	c, err := handshake(t, r, context.Background(), dialFd(t, srv.ln.Addr()), &tls.Config{RootCAs: ca.pool, ServerName: "localhost"})
+	r := hsNewRing(t)
+	leaks := hsStartLeakCheck(t)
+	c, err := hsHandshake(t, r, context.Background(), hsDialFd(t, srv.ln.Addr()), &tls.Config{RootCAs: ca.pool, ServerName: "localhost"})
 	require.NoError(t, err)
 
 	upData := make([]byte, up)
 	_, _ = rand.Read(upData)
 	var gotDown [32]byte
-	err = runWhile(t, r, 60*time.Second, func() error {
+	err = hsRunWhile(t, r, 60*time.Second, func() error {
 		werr := make(chan error, 1)
 		go func() {
 			// Odd-sized writes, to cross record and send boundaries.
@@ -189,9 +189,9 @@ func TestHandshakeDataBothWays(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, sha256.Sum256(downData), gotDown)
-	drive(t, r, func() bool { return len(upSum) == 1 }, 10*time.Second)
+	hsDrive(t, r, func() bool { return len(upSum) == 1 }, 10*time.Second)
 	require.Equal(t, sha256.Sum256(upData), <-upSum)
-	closeConn(t, r, c)
+	hsCloseConn(t, r, c)
 	leaks.wait(t, r)
 }
 
@@ -199,11 +199,11 @@ func TestHandshakeDataBothWays(t *testing.T) {
 // WriteAsync and ReadAsync.
 func TestConnAsync(t *testing.T) {
 	const up, down = 1<<20 + 5, 2<<20 + 11
-	ca := newTestCA(t, "ourio test CA")
+	ca := hsNewTestCA(t, "ourio test CA")
 	downData := make([]byte, down)
 	_, _ = rand.Read(downData)
 	upSum := make(chan [32]byte, 1)
-	srv := startTLSServer(t, &tls.Config{Certificates: []tls.Certificate{ca.goodLeaf(t)}}, func(c *tls.Conn) {
+	srv := hsStartTLSServer(t, &tls.Config{Certificates: []tls.Certificate{ca.goodLeaf(t)}}, func(c *tls.Conn) {
 		h := sha256.New()
 		if _, err := io.CopyN(h, c, up); err != nil {
 			t.Errorf("server read: %v", err)
@@ -216,9 +216,9 @@ func TestConnAsync(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, c)
 	})
-	r := newRing(t)
-	leaks := startLeakCheck(t)
-	c, err := handshake(t, r, context.Background(), dialFd(t, srv.ln.Addr()), &tls.Config{RootCAs: ca.pool, ServerName: "localhost"})
+	r := hsNewRing(t)
+	leaks := hsStartLeakCheck(t)
+	c, err := hsHandshake(t, r, context.Background(), hsDialFd(t, srv.ln.Addr()), &tls.Config{RootCAs: ca.pool, ServerName: "localhost"})
 	require.NoError(t, err)
 
 	upData := make([]byte, up)
@@ -262,7 +262,7 @@ func TestConnAsync(t *testing.T) {
 	require.NoError(t, c.WriteAsync(upData[:256<<10], onWrite))
 	require.NoError(t, c.ReadAsync(rbuf, onRead))
 	require.ErrorIs(t, c.ReadAsync(rbuf, onRead), ErrBusy)
-	drive(t, r, func() bool { return finished || failed != nil }, 60*time.Second)
+	hsDrive(t, r, func() bool { return finished || failed != nil }, 60*time.Second)
 	require.NoError(t, failed)
 	require.Equal(t, up, sent)
 	require.Equal(t, sha256.Sum256(upData), <-upSum)
@@ -276,8 +276,8 @@ func TestConnAsync(t *testing.T) {
 		readDone = true
 		return nil
 	}))
-	closeConn(t, r, c)
-	drive(t, r, func() bool { return readDone }, 10*time.Second)
+	hsCloseConn(t, r, c)
+	hsDrive(t, r, func() bool { return readDone }, 10*time.Second)
 	leaks.wait(t, r)
 }
 
@@ -285,15 +285,15 @@ func TestConnAsync(t *testing.T) {
 // httptest TLS server, over HTTP/1.1 (returning the Conn) and HTTP/2
 // (returning its *tls.Conn).
 func TestHandshakeHTTP(t *testing.T) {
-	ca := newTestCA(t, "ourio test CA")
+	ca := hsNewTestCA(t, "ourio test CA")
 	for _, tc := range []struct {
 		name  string
 		h2    bool
 		major int
 	}{{"HTTP1.1", false, 1}, {"HTTP2", true, 2}} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRing(t)
-			leaks := startLeakCheck(t)
+			r := hsNewRing(t)
+			leaks := hsStartLeakCheck(t)
 			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				body, _ := io.ReadAll(req.Body)
 				fmt.Fprintf(w, "%s %s %d %x", req.Proto, req.URL.Path, len(body), sha256.Sum256(body))
@@ -309,7 +309,7 @@ func TestHandshakeHTTP(t *testing.T) {
 					if err != nil {
 						return nil, err
 					}
-					fd, err := dialFdErr(ta)
+					fd, err := hsDialFdErr(ta)
 					if err != nil {
 						return nil, err
 					}
@@ -342,7 +342,7 @@ func TestHandshakeHTTP(t *testing.T) {
 			}
 			client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
 			body := strings.Repeat("ourio ", 50_000)
-			err := runWhile(t, r, 30*time.Second, func() error {
+			err := hsRunWhile(t, r, 30*time.Second, func() error {
 				for i := range 3 {
 					resp, err := client.Post(srv.URL+fmt.Sprintf("/req/%d", i), "text/plain", strings.NewReader(body))
 					if err != nil {
@@ -368,7 +368,7 @@ func TestHandshakeHTTP(t *testing.T) {
 			})
 			require.NoError(t, err)
 			// Closing the client's conns needs the ring: not on this goroutine.
-			require.NoError(t, runWhile(t, r, 10*time.Second, func() error {
+			require.NoError(t, hsRunWhile(t, r, 10*time.Second, func() error {
 				tr.CloseIdleConnections()
 				srv.Close()
 				return nil
@@ -379,17 +379,17 @@ func TestHandshakeHTTP(t *testing.T) {
 }
 
 func TestHandshakeFailures(t *testing.T) {
-	ca := newTestCA(t, "ourio test CA")
-	other := newTestCA(t, "some other CA")
+	ca := hsNewTestCA(t, "ourio test CA")
+	other := hsNewTestCA(t, "some other CA")
 	now := time.Now()
 
 	// certFailure runs a handshake against a server with cert and returns
 	// the client's error, checking the Conn was not made and nothing leaked.
 	certFailure := func(t *testing.T, cert tls.Certificate, cfg *tls.Config) error {
-		srv := startTLSServer(t, &tls.Config{Certificates: []tls.Certificate{cert}}, nil)
-		r := newRing(t)
-		leaks := startLeakCheck(t)
-		c, err := handshake(t, r, context.Background(), dialFd(t, srv.ln.Addr()), cfg)
+		srv := hsStartTLSServer(t, &tls.Config{Certificates: []tls.Certificate{cert}}, nil)
+		r := hsNewRing(t)
+		leaks := hsStartLeakCheck(t)
+		c, err := hsHandshake(t, r, context.Background(), hsDialFd(t, srv.ln.Addr()), cfg)
 		require.Error(t, err)
 		require.Nil(t, c)
 		var he *HandshakeError
@@ -425,13 +425,13 @@ func TestHandshakeFailures(t *testing.T) {
 		require.ErrorAs(t, err, &uae)
 	})
 	t.Run("ServerClosesMidHandshake", func(t *testing.T) {
-		ln := startRawServer(t, func(c net.Conn) {
+		ln := hsStartRawServer(t, func(c net.Conn) {
 			buf := make([]byte, 5) // the ClientHello's record header
 			_, _ = io.ReadFull(c, buf)
 		})
-		r := newRing(t)
-		leaks := startLeakCheck(t)
-		c, err := handshake(t, r, context.Background(), dialFd(t, ln.Addr()), &tls.Config{RootCAs: ca.pool, ServerName: "localhost"})
+		r := hsNewRing(t)
+		leaks := hsStartLeakCheck(t)
+		c, err := hsHandshake(t, r, context.Background(), hsDialFd(t, ln.Addr()), &tls.Config{RootCAs: ca.pool, ServerName: "localhost"})
 		require.Nil(t, c)
 		require.Error(t, err)
 		t.Log(err)
@@ -444,9 +444,9 @@ func TestHandshakeFailures(t *testing.T) {
 			name = "ServerSilentCancel"
 		}
 		t.Run(name, func(t *testing.T) {
-			ln := startRawServer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
-			r := newRing(t)
-			leaks := startLeakCheck(t)
+			ln := hsStartRawServer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+			r := hsNewRing(t)
+			leaks := hsStartLeakCheck(t)
 			ctx, stop := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer stop()
 			if cancel {
@@ -454,7 +454,7 @@ func TestHandshakeFailures(t *testing.T) {
 				time.AfterFunc(200*time.Millisecond, stop)
 			}
 			start := time.Now()
-			c, err := handshake(t, r, ctx, dialFd(t, ln.Addr()), &tls.Config{RootCAs: ca.pool, ServerName: "localhost"})
+			c, err := hsHandshake(t, r, ctx, hsDialFd(t, ln.Addr()), &tls.Config{RootCAs: ca.pool, ServerName: "localhost"})
 			require.Nil(t, c)
 			t.Log(err)
 			if cancel {
@@ -467,7 +467,7 @@ func TestHandshakeFailures(t *testing.T) {
 		})
 	}
 	t.Run("NotASocket", func(t *testing.T) {
-		r := newRing(t)
+		r := hsNewRing(t)
 		err := Handshake(context.Background(), r, 0x7fff, &tls.Config{ServerName: "x"}, func(core.Runtime, *Conn, error) error { return nil })
 		require.Error(t, err)
 		require.Error(t, Handshake(context.Background(), r, 0, nil, nil))

@@ -21,25 +21,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// testCA is a certificate authority made up for one test.
-type testCA struct {
+// hsTestCA is a certificate authority made up for one test.
+type hsTestCA struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
 	pool *x509.CertPool
 }
 
-var serial int64 = 1
+var hsSerial int64 = 1
 
-func nextSerial() *big.Int {
-	serial++
-	return big.NewInt(serial)
+func hsNextSerial() *big.Int {
+	hsSerial++
+	return big.NewInt(hsSerial)
 }
 
-func newTestCA(t testing.TB, name string) *testCA {
+func hsNewTestCA(t testing.TB, name string) *hsTestCA {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tmpl := &x509.Certificate{
-		SerialNumber:          nextSerial(),
+		SerialNumber:          hsNextSerial(),
 		Subject:               pkix.Name{CommonName: name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
@@ -53,16 +53,16 @@ func newTestCA(t testing.TB, name string) *testCA {
 	require.NoError(t, err)
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
+	return &hsTestCA{cert: cert, key: key, pool: pool}
 }
 
 // leaf issues a server certificate for names (and 127.0.0.1) valid from
 // notBefore to notAfter.
-func (ca *testCA) leaf(t testing.TB, names []string, notBefore, notAfter time.Time) tls.Certificate {
+func (ca *hsTestCA) leaf(t testing.TB, names []string, notBefore, notAfter time.Time) tls.Certificate {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tmpl := &x509.Certificate{
-		SerialNumber: nextSerial(),
+		SerialNumber: hsNextSerial(),
 		Subject:      pkix.Name{CommonName: names[0]},
 		DNSNames:     names,
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
@@ -76,21 +76,21 @@ func (ca *testCA) leaf(t testing.TB, names []string, notBefore, notAfter time.Ti
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-func (ca *testCA) goodLeaf(t testing.TB) tls.Certificate {
+func (ca *hsTestCA) goodLeaf(t testing.TB) tls.Certificate {
 	return ca.leaf(t, []string{"localhost", "server.test"}, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 }
 
-// newRing makes a ring closed when the test ends.
-func newRing(t testing.TB) *core.Ring {
+// hsNewRing makes a ring closed when the test ends.
+func hsNewRing(t testing.TB) *core.Ring {
 	r, err := core.New(core.Options{Entries: 64})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r.Close() })
 	return r
 }
 
-// drive runs the ring on the test goroutine until cond holds, failing the
+// hsDrive runs the ring on the test goroutine until cond holds, failing the
 // test after limit. A short timer keeps Run(Once) from sleeping for long.
-func drive(t testing.TB, r *core.Ring, cond func() bool, limit time.Duration) {
+func hsDrive(t testing.TB, r *core.Ring, cond func() bool, limit time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	var tick core.Handle
@@ -107,14 +107,14 @@ func drive(t testing.TB, r *core.Ring, cond func() bool, limit time.Duration) {
 	}
 }
 
-// runWhile runs fn on a goroutine and drives the ring until it returns.
-func runWhile(t testing.TB, r *core.Ring, limit time.Duration, fn func() error) error {
+// hsRunWhile runs fn on a goroutine and drives the ring until it returns.
+func hsRunWhile(t testing.TB, r *core.Ring, limit time.Duration, fn func() error) error {
 	t.Helper()
 	ch := make(chan error, 1)
 	go func() { ch <- fn() }()
 	var err error
 	got := false
-	drive(t, r, func() bool {
+	hsDrive(t, r, func() bool {
 		if got {
 			return true
 		}
@@ -128,14 +128,14 @@ func runWhile(t testing.TB, r *core.Ring, limit time.Duration, fn func() error) 
 	return err
 }
 
-// dialFd connects a blocking TCP socket to addr and returns its descriptor.
-func dialFd(t testing.TB, addr net.Addr) int {
-	fd, err := dialFdErr(addr)
+// hsDialFd connects a blocking TCP socket to addr and returns its descriptor.
+func hsDialFd(t testing.TB, addr net.Addr) int {
+	fd, err := hsDialFdErr(addr)
 	require.NoError(t, err)
 	return fd
 }
 
-func dialFdErr(addr net.Addr) (int, error) {
+func hsDialFdErr(addr net.Addr) (int, error) {
 	ta := addr.(*net.TCPAddr)
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -150,8 +150,8 @@ func dialFdErr(addr net.Addr) (int, error) {
 	return fd, nil
 }
 
-// handshake runs Handshake on fd and drives r until its callback ran.
-func handshake(t testing.TB, r *core.Ring, ctx context.Context, fd int, cfg *tls.Config) (*Conn, error) {
+// hsHandshake runs Handshake on fd and drives r until its callback ran.
+func hsHandshake(t testing.TB, r *core.Ring, ctx context.Context, fd int, cfg *tls.Config) (*Conn, error) {
 	t.Helper()
 	var (
 		conn *Conn
@@ -169,42 +169,42 @@ func handshake(t testing.TB, r *core.Ring, ctx context.Context, fd int, cfg *tls
 		conn, herr, done = c, err, true
 		return nil
 	}))
-	drive(t, r, func() bool { return done }, 15*time.Second)
+	hsDrive(t, r, func() bool { return done }, 15*time.Second)
 	return conn, herr
 }
 
-// closeConn closes c with CloseAsync, driving the ring.
-func closeConn(t testing.TB, r *core.Ring, c *Conn) {
+// hsCloseConn closes c with CloseAsync, driving the ring.
+func hsCloseConn(t testing.TB, r *core.Ring, c *Conn) {
 	t.Helper()
 	done := false
 	require.NoError(t, c.CloseAsync(func(core.Runtime, *Conn, error) error {
 		done = true
 		return nil
 	}))
-	drive(t, r, func() bool { return done }, 10*time.Second)
+	hsDrive(t, r, func() bool { return done }, 10*time.Second)
 }
 
-// leakCheck records the open descriptors and goroutines; its result waits
+// hsLeakCheck records the open descriptors and goroutines; its result waits
 // (driving r) until both are back to that count.
-type leakCheck struct {
+type hsLeakCheck struct {
 	fds, goroutines int
 }
 
-func countFds(t testing.TB) int {
+func hsCountFds(t testing.TB) int {
 	ents, err := os.ReadDir("/proc/self/fd")
 	require.NoError(t, err)
 	return len(ents)
 }
 
-func startLeakCheck(t testing.TB) leakCheck {
-	return leakCheck{fds: countFds(t), goroutines: runtime.NumGoroutine()}
+func hsStartLeakCheck(t testing.TB) hsLeakCheck {
+	return hsLeakCheck{fds: hsCountFds(t), goroutines: runtime.NumGoroutine()}
 }
 
-func (l leakCheck) wait(t testing.TB, r *core.Ring) {
+func (l hsLeakCheck) wait(t testing.TB, r *core.Ring) {
 	t.Helper()
 	var fds, gs int
 	ok := func() bool {
-		fds, gs = countFds(t), runtime.NumGoroutine()
+		fds, gs = hsCountFds(t), runtime.NumGoroutine()
 		return fds <= l.fds && gs <= l.goroutines
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -222,9 +222,9 @@ func (l leakCheck) wait(t testing.TB, r *core.Ring) {
 	}
 }
 
-// tlsServer is a crypto/tls server on loopback that records the SNI and
+// hsTLSServer is a crypto/tls server on loopback that records the SNI and
 // ALPN offers it sees and runs handle on each connection.
-type tlsServer struct {
+type hsTLSServer struct {
 	ln  net.Listener
 	cfg *tls.Config
 	wg  sync.WaitGroup
@@ -235,10 +235,10 @@ type tlsServer struct {
 	hsErrs []error
 }
 
-func startTLSServer(t testing.TB, cfg *tls.Config, handle func(*tls.Conn)) *tlsServer {
+func hsStartTLSServer(t testing.TB, cfg *tls.Config, handle func(*tls.Conn)) *hsTLSServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s := &tlsServer{ln: ln, cfg: cfg.Clone()}
+	s := &hsTLSServer{ln: ln, cfg: cfg.Clone()}
 	s.cfg.GetConfigForClient = func(h *tls.ClientHelloInfo) (*tls.Config, error) {
 		s.mu.Lock()
 		s.sni = append(s.sni, h.ServerName)
@@ -276,19 +276,19 @@ func startTLSServer(t testing.TB, cfg *tls.Config, handle func(*tls.Conn)) *tlsS
 	return s
 }
 
-func (s *tlsServer) close() {
+func (s *hsTLSServer) close() {
 	_ = s.ln.Close()
 	s.wg.Wait()
 }
 
-func (s *tlsServer) seen() (sni []string, alpn [][]string) {
+func (s *hsTLSServer) seen() (sni []string, alpn [][]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.sni...), append([][]string(nil), s.alpn...)
 }
 
 // rawServer accepts TCP connections on loopback and runs handle on each.
-func startRawServer(t testing.TB, handle func(net.Conn)) net.Listener {
+func hsStartRawServer(t testing.TB, handle func(net.Conn)) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	var wg sync.WaitGroup
