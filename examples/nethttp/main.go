@@ -4,7 +4,7 @@
 // that compat_test drives with curl and h2load.
 //
 //	go run ./examples/nethttp                 # HTTP/1.1 on 127.0.0.1:8080
-//	go run ./examples/nethttp -h2c            # HTTP/1.1 and cleartext HTTP/2
+//	go run ./examples/nethttp -h2c            # HTTP/1.1 and h2c (prior knowledge)
 //	go run ./examples/nethttp -addr 127.0.0.1:0
 //
 // Routes:
@@ -78,7 +78,10 @@ func newMux(st *stats, listenerType string, h2c bool) http.Handler {
 	})
 	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
 		// The body is streamed back as it arrives; its length and digest go
-		// in trailers, since they are known only at the end.
+		// in trailers, since they are known only at the end. HTTP/1.x
+		// handlers may not read the request once the response has started
+		// unless they ask for full duplex (HTTP/2 always is).
+		http.NewResponseController(w).EnableFullDuplex()
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Trailer", "X-Echo-Length, X-Echo-Sha256")
 		h := sha256.New()
@@ -125,7 +128,7 @@ func newMux(st *stats, listenerType string, h2c bool) http.Handler {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-	h2c := flag.Bool("h2c", false, "also serve cleartext HTTP/2 (h2c, prior knowledge and Upgrade)")
+	h2c := flag.Bool("h2c", false, "also serve cleartext HTTP/2 (h2c with prior knowledge)")
 	flag.Parse()
 
 	if err := uringnet.Available(); err != nil {
