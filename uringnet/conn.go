@@ -25,6 +25,12 @@ func (c *Conn) opErr(op string, err error) error {
 	return &net.OpError{Op: op, Net: c.fd.net, Source: c.fd.laddr, Addr: c.fd.raddr, Err: err}
 }
 
+// setErr wraps an error of SetDeadline, SetReadBuffer and the like the way
+// package net's conn does: no source, the local address as Addr.
+func (c *Conn) setErr(err error) error {
+	return &net.OpError{Op: "set", Net: c.fd.net, Addr: c.fd.laddr, Err: err}
+}
+
 // Read reads into b. It returns io.EOF when the peer has closed its side.
 // When Read returns, the kernel no longer touches b.
 func (c *Conn) Read(b []byte) (int, error) {
@@ -100,7 +106,7 @@ func (c *Conn) RemoteAddr() net.Addr { return c.fd.raddr }
 // SetDeadline sets both the read and the write deadline.
 func (c *Conn) SetDeadline(t time.Time) error {
 	if c.fd.closed.Load() {
-		return c.opErr("set", net.ErrClosed)
+		return c.setErr(net.ErrClosed)
 	}
 	c.fd.rd.setDeadline(t)
 	c.fd.wr.setDeadline(t)
@@ -111,7 +117,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 // blocked; past it Read fails with an error matching os.ErrDeadlineExceeded.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	if c.fd.closed.Load() {
-		return c.opErr("set", net.ErrClosed)
+		return c.setErr(net.ErrClosed)
 	}
 	c.fd.rd.setDeadline(t)
 	return nil
@@ -121,7 +127,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // blocked.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if c.fd.closed.Load() {
-		return c.opErr("set", net.ErrClosed)
+		return c.setErr(net.ErrClosed)
 	}
 	c.fd.wr.setDeadline(t)
 	return nil
@@ -202,12 +208,21 @@ func (c *Conn) SetLinger(sec int) error {
 
 // SetReadBuffer sets the socket's receive buffer size.
 func (c *Conn) SetReadBuffer(bytes int) error {
-	return c.setsockopt(unix.SOL_SOCKET, unix.SO_RCVBUF, bytes)
+	return c.setBuffer(unix.SO_RCVBUF, bytes)
 }
 
 // SetWriteBuffer sets the socket's send buffer size.
 func (c *Conn) SetWriteBuffer(bytes int) error {
-	return c.setsockopt(unix.SOL_SOCKET, unix.SO_SNDBUF, bytes)
+	return c.setBuffer(unix.SO_SNDBUF, bytes)
+}
+
+// setBuffer reports errors as package net's conn does, unlike the TCP
+// options above.
+func (c *Conn) setBuffer(opt, bytes int) error {
+	if err := c.setsockopt(unix.SOL_SOCKET, opt, bytes); err != nil {
+		return c.setErr(err.(*net.OpError).Err)
+	}
+	return nil
 }
 
 // Fd returns the socket's descriptor, for handing to core's callback API on
@@ -224,18 +239,31 @@ func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	return rawConn{c.fd}, nil
 }
 
+// rawConn's errors are wrapped as package net wraps them.
 type rawConn struct{ fd *netFD }
 
 func (r rawConn) Control(f func(fd uintptr)) error {
 	if r.fd.closed.Load() {
-		return net.ErrClosed
+		return &net.OpError{Op: "raw-control", Net: r.fd.net, Addr: r.fd.laddr, Err: net.ErrClosed}
 	}
 	f(uintptr(r.fd.fd))
 	return nil
 }
 
-func (r rawConn) Read(f func(fd uintptr) bool) error  { return r.wait(&r.fd.rd, kindPollIn, f) }
-func (r rawConn) Write(f func(fd uintptr) bool) error { return r.wait(&r.fd.wr, kindPollOut, f) }
+func (r rawConn) Read(f func(fd uintptr) bool) error {
+	return r.opErr("raw-read", r.wait(&r.fd.rd, kindPollIn, f))
+}
+
+func (r rawConn) Write(f func(fd uintptr) bool) error {
+	return r.opErr("raw-write", r.wait(&r.fd.wr, kindPollOut, f))
+}
+
+func (r rawConn) opErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &net.OpError{Op: op, Net: r.fd.net, Source: r.fd.laddr, Addr: r.fd.raddr, Err: err}
+}
 
 // wait calls f until it reports done, polling the socket on the ring for
 // readiness in between.

@@ -2,6 +2,7 @@ package uringnet
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -66,11 +67,20 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		defer cancel()
 	}
 	switch network {
+	case "tcp", "tcp4", "tcp6", "unix":
+		if address == "" {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: errMissingAddress}
+		}
+	}
+	switch network {
 	case "tcp", "tcp4", "tcp6":
 	case "unix":
 		addr, err := net.ResolveUnixAddr(network, address)
 		if err != nil {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+		if d.LocalAddr != nil && d.LocalAddr.Network() != addr.Network() {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "mismatched local address type", Addr: d.LocalAddr.String()}}
 		}
 		return d.dialOne(ctx, e, network, unix.AF_UNIX, &unix.SockaddrUnix{Name: addr.Name}, addr)
 	default:
@@ -90,7 +100,12 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	}
 	var ips []netip.Addr
 	if host == "" {
-		ips = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1})}
+		// As in package net: the unspecified address, which the kernel
+		// connects to the local host.
+		ips = []netip.Addr{netip.IPv4Unspecified()}
+		if network == "tcp6" {
+			ips = []netip.Addr{netip.IPv6Unspecified()}
+		}
 	} else if ip, err := netip.ParseAddr(host); err == nil {
 		ips = []netip.Addr{ip}
 	} else {
@@ -99,13 +114,33 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 		}
 	}
+	// A local address filters the candidates by family, as in package net.
+	var lip netip.Addr
+	if d.LocalAddr != nil {
+		la, ok := d.LocalAddr.(*net.TCPAddr)
+		if !ok {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "mismatched local address type", Addr: d.LocalAddr.String()}}
+		}
+		if la != nil {
+			lip, _ = netip.AddrFromSlice(la.IP)
+		}
+	}
 	var first error
+	tried := false
 	for _, ip := range ips {
 		if network == "tcp4" && !ip.Unmap().Is4() || network == "tcp6" && ip.Is4() {
 			continue
 		}
+		if lip.IsValid() && !lip.IsUnspecified() && !ip.IsUnspecified() && lip.Unmap().Is4() != ip.Unmap().Is4() {
+			continue
+		}
+		tried = true
 		family, sa := tcpSockaddr(network, ip, port)
-		c, err := d.dialOne(ctx, e, network, family, sa, net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip.Unmap(), uint16(port))))
+		raddr := net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip.Unmap(), uint16(port)))
+		if host == "" {
+			raddr = &net.TCPAddr{Port: port}
+		}
+		c, err := d.dialOne(ctx, e, network, family, sa, raddr)
 		if err == nil {
 			return c, nil
 		}
@@ -115,6 +150,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if first == nil && !tried && lip.IsValid() {
+		first = &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "no suitable address found", Addr: d.LocalAddr.String()}}
 	}
 	if first == nil {
 		first = &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "no suitable address found", Addr: host}}
@@ -161,12 +199,18 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 			err = os.NewSyscallError("connect", syscall.Errno(-res))
 		}
 	}
+	if errno, ok := err.(syscall.Errno); ok { // the ring refused the sockaddr
+		err = os.NewSyscallError("connect", errno)
+	}
 	if err != nil {
 		nfd.Close()
 		return nil, opErr(err)
 	}
 	nfd.laddr = localAddr(network, fd)
 	nfd.raddr = raddr
+	if sa, err := unix.Getpeername(fd); err == nil { // as package net
+		nfd.raddr = sockaddrToAddr(network, sa)
+	}
 	if family != unix.AF_UNIX {
 		setDefaultTCPOptions(fd, d.KeepAlive)
 	}
@@ -176,18 +220,27 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 func bindLocal(fd, family int, a net.Addr) error {
 	switch la := a.(type) {
 	case *net.TCPAddr:
+		if la == nil { // a typed nil means no address, as in package net
+			return nil
+		}
 		ip, _ := netip.AddrFromSlice(la.IP)
-		if !ip.IsValid() {
+		if !ip.IsValid() || family == unix.AF_INET && ip.IsUnspecified() {
 			ip = netip.IPv6Unspecified()
 			if family == unix.AF_INET {
 				ip = netip.IPv4Unspecified()
 			}
 		}
 		if family == unix.AF_INET {
+			if !ip.Unmap().Is4() {
+				return unix.EAFNOSUPPORT
+			}
 			return unix.Bind(fd, &unix.SockaddrInet4{Port: la.Port, Addr: ip.Unmap().As4()})
 		}
 		return unix.Bind(fd, &unix.SockaddrInet6{Port: la.Port, Addr: ip.As16()})
 	case *net.UnixAddr:
+		if la == nil {
+			return nil
+		}
 		return unix.Bind(fd, &unix.SockaddrUnix{Name: la.Name})
 	}
 	return unix.EINVAL
@@ -207,8 +260,9 @@ func mapContextErr(err error) error {
 }
 
 var (
-	errDialTimeout error = &timeoutError{}
-	errCanceled    error = canceledError{}
+	errMissingAddress       = errors.New("missing address")
+	errDialTimeout    error = &timeoutError{}
+	errCanceled       error = canceledError{}
 )
 
 type timeoutError struct{}
