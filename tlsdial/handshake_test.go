@@ -424,20 +424,35 @@ func TestHandshakeFailures(t *testing.T) {
 		var uae x509.UnknownAuthorityError
 		require.ErrorAs(t, err, &uae)
 	})
-	t.Run("ServerClosesMidHandshake", func(t *testing.T) {
-		ln := hsStartRawServer(t, func(c net.Conn) {
-			buf := make([]byte, 5) // the ClientHello's record header
-			_, _ = io.ReadFull(c, buf)
+	for _, whole := range []bool{false, true} {
+		// The server reads the ClientHello's record header only (its close
+		// then resets the connection) or the whole record (a clean FIN).
+		name := "ServerResetsMidHandshake"
+		if whole {
+			name = "ServerClosesMidHandshake"
+		}
+		t.Run(name, func(t *testing.T) {
+			ln := hsStartRawServer(t, func(c net.Conn) {
+				hdr := make([]byte, 5)
+				if _, err := io.ReadFull(c, hdr); err != nil || !whole {
+					return
+				}
+				_, _ = io.CopyN(io.Discard, c, int64(hdr[3])<<8|int64(hdr[4]))
+			})
+			r := hsNewRing(t)
+			leaks := hsStartLeakCheck(t)
+			c, err := hsHandshake(t, r, context.Background(), hsDialFd(t, ln.Addr()), &tls.Config{RootCAs: ca.pool, ServerName: "localhost"})
+			require.Nil(t, c)
+			require.Error(t, err)
+			t.Log(err)
+			if whole {
+				require.True(t, errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF), "%v", err)
+			} else {
+				require.True(t, errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET), "%v", err)
+			}
+			leaks.wait(t, r)
 		})
-		r := hsNewRing(t)
-		leaks := hsStartLeakCheck(t)
-		c, err := hsHandshake(t, r, context.Background(), hsDialFd(t, ln.Addr()), &tls.Config{RootCAs: ca.pool, ServerName: "localhost"})
-		require.Nil(t, c)
-		require.Error(t, err)
-		t.Log(err)
-		require.True(t, errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET), "%v", err)
-		leaks.wait(t, r)
-	})
+	}
 	for _, cancel := range []bool{false, true} {
 		name := "ServerSilentTimeout"
 		if cancel {
