@@ -25,9 +25,11 @@ var (
 // UnsupportedError reports an operation or feature the running kernel lacks.
 // It matches errors.ErrUnsupported.
 type UnsupportedError struct {
+	// What names the missing operation or feature.
 	What string
 }
 
+// Error describes what the kernel lacks.
 func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("ourio: %s is not supported by this kernel", e.What)
 }

@@ -8,22 +8,31 @@ var errNotRing = errors.New("ourio: MsgRing target is not a *core.Ring")
 // GetTask reserves a task for MsgRing. Set its Callback, Userdata and Msg,
 // then pass it to MsgRing, which hands it to the target ring; the target
 // recycles it after running the callback.
-func (r *Ring) GetTask() *Task { return r.alloc() }
+func (r *Ring) GetTask() *Task {
+	t := r.alloc()
+	t.state = taskHeld
+	return t
+}
 
 // MsgRing hands task to target (IORING_OP_MSG_RING). The target's Run calls
 // task.Callback with the target as runtime and Result.Op OpMessage; ctx's
 // callback runs on this ring once the message is posted, with an error if it
-// could not be. If MsgRing itself returns an error, task goes back to the
-// pool. The target is usually a ring owned by another goroutine or
-// thread: MsgRing is the one call that crosses rings.
+// could not be. task must come from this ring's GetTask and not have been
+// sent already (ErrForeignTask otherwise); if MsgRing itself returns another
+// error, task goes back to the pool. The target is usually a ring owned by
+// another goroutine or thread: MsgRing is the one call that crosses rings.
 func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
 	tr, ok := target.(*Ring)
 	if !ok || tr == nil {
 		return Handle{}, errNotRing
 	}
-	if task == nil || task.owner != r || task.state != taskReserved {
+	// Only a task from GetTask that was not sent yet: a task whose own
+	// callback is running is recycled when it returns, and a sent task
+	// belongs to its target until the target recycles it.
+	if task == nil || task.owner != r || task.state != taskHeld {
 		return Handle{}, ErrForeignTask
 	}
+	task.state = taskReserved
 	if !opSupported(OpMsgRing) {
 		r.release(task)
 		return Handle{}, &UnsupportedError{What: OpMsgRing.String()}

@@ -8,7 +8,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const timeoutRealtime = 1 << 3
+const (
+	timeoutRealtime = 1 << 3
+	// IORING_TIMEOUT_UPDATE | IORING_LINK_TIMEOUT_UPDATE, Linux 5.15.
+	linkTimeoutUpdate = 1<<1 | 1<<4
+	// IORING_FEAT_CQE_SKIP, Linux 5.17: the nearest feature bit that
+	// vouches for linkTimeoutUpdate.
+	featCQESkip = 1 << 11
+)
 
 func (ts *timespec) set(d time.Duration) {
 	if d < 0 {
@@ -104,6 +111,7 @@ func (r *Ring) CancelAll(ctx Ctx) (Handle, error) {
 // If the operation is still queued and was the last one prepared, the
 // deadline rides along as a linked timeout (IORING_OP_LINK_TIMEOUT);
 // otherwise a timer cancels it. Either way it completes with ECANCELED.
+// Calling SetDeadline again replaces the deadline.
 func (r *Ring) SetDeadline(h Handle, when time.Time) error {
 	if h.task == nil {
 		return ErrInvalidHandle
@@ -116,6 +124,11 @@ func (r *Ring) SetDeadline(h Handle, when time.Time) error {
 		return ErrTaskDone
 	}
 	d := time.Until(when)
+	if t.linked && t.link.Live() {
+		if moved, err := r.moveLinkTimeout(t.link, d); moved || err != nil {
+			return err
+		}
+	}
 	// The linked timeout must go right after the task's SQE and in the same
 	// submission, so it needs a free SQE without submitting the queue.
 	room := r.sqeTail-atomic.LoadUint32(r.sqHead) < r.sqEntries
@@ -156,7 +169,37 @@ func (r *Ring) linkTimeout(t *Task, d time.Duration) error {
 	s.addr = lt.ts.ptr()
 	s.len = 1
 	t.linked = true
+	t.link = lt.Handle()
 	return nil
+}
+
+// moveLinkTimeout moves the deadline of a linked timeout. The kernel reads
+// the timespec when the SQE is submitted, so one still queued is changed in
+// place; one already submitted is changed with IORING_LINK_TIMEOUT_UPDATE.
+// It reports false on kernels without that update; a timer then bounds the
+// operation as well, so an earlier deadline still applies.
+func (r *Ring) moveLinkTimeout(h Handle, d time.Duration) (bool, error) {
+	lt := h.task
+	if lt.sqePos-r.sqeHead < r.sqeTail-r.sqeHead {
+		lt.ts.set(d)
+		return true, nil
+	}
+	if r.features&featCQESkip == 0 {
+		return false, nil
+	}
+	s, err := r.getSQE()
+	if err != nil {
+		return false, err
+	}
+	u := r.alloc()
+	r.launch(u, s, OpCancel, Ctx{})
+	u.kind = kindQuiet
+	u.ts.set(d)
+	s.opcode = opTimeoutRem
+	s.addr = h.userData()
+	s.off = u.ts.ptr()
+	s.opFlags = linkTimeoutUpdate
+	return true, nil
 }
 
 func (r *Ring) removeTimer(h Handle) {
@@ -177,8 +220,8 @@ func (r *Ring) completeInternal(t *Task, res int32) {
 		return
 	}
 	target := t.target
-	if !target.Live() {
-		return
+	if !target.Live() || target.task.timer != t.Handle() {
+		return // the operation finished, or its deadline was moved
 	}
 	target.task.timer = Handle{}
 	s, err := r.getSQE()

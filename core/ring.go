@@ -75,6 +75,7 @@ type Ring struct {
 	bufRings []*BufRing
 	evfd     int // eventfd behind PollableFd for single-issuer rings, or 0
 	stale    uint64
+	tid      int // the thread that created a single-issuer ring, or 0
 }
 
 const chunkSize = 128
@@ -106,6 +107,9 @@ func New(opts Options) (*Ring, error) {
 		return nil, err
 	}
 	r := &Ring{fd: fd, setupFlags: p.flags, features: p.features}
+	if r.SingleIssuer() {
+		r.tid = unix.Gettid()
+	}
 	if err := r.mapRings(&p); err != nil {
 		r.unmap()
 		unix.Close(fd)
@@ -232,8 +236,11 @@ func (r *Ring) SingleIssuer() bool { return r.setupFlags&setupSingleIssuer != 0 
 
 // Close cancels every operation in flight, waits until the kernel has
 // finished with all memory those operations refer to, and releases the ring.
-// Callbacks of cancelled operations do not run. Close must be called by the
-// goroutine that owns the ring, and not from inside a callback.
+// Callbacks of cancelled operations do not run, and operations prepared but
+// not yet submitted are dropped. Close must be called by the goroutine that
+// owns the ring, and not from inside a callback. If the cancellation fails
+// (ErrWrongThread on a SingleIssuer ring closed from another thread), Close
+// returns the error and leaves the ring open.
 func (r *Ring) Close() error {
 	if r.closed {
 		return ErrClosed
@@ -242,10 +249,13 @@ func (r *Ring) Close() error {
 		return ErrBusy
 	}
 	defer r.running.Store(false)
-	var err error
 	if r.active > 0 {
-		err = r.drainForClose()
+		if err := r.drainForClose(); err != nil {
+			// The kernel may still use what the tasks hold: release nothing.
+			return err
+		}
 	}
+	var err error
 	for _, br := range r.bufRings {
 		br.release()
 	}
@@ -266,6 +276,10 @@ func (r *Ring) Close() error {
 // drainForClose cancels everything and reaps until the kernel holds no
 // request of ours, so no buffer it refers to is freed early.
 func (r *Ring) drainForClose() error {
+	if r.tid != 0 && unix.Gettid() != r.tid {
+		return ErrWrongThread // before anything is queued that the owner would submit
+	}
+	r.dropQueued()
 	for r.active > 0 {
 		s, err := r.getSQE()
 		if err != nil {
@@ -287,6 +301,19 @@ func (r *Ring) drainForClose() error {
 		}
 	}
 	return nil
+}
+
+// dropQueued turns every SQE the kernel has not consumed into a NOP that
+// keeps its user_data, so Close does not perform operations it is meant to
+// cancel. A message such an SQE carried goes back to its pool.
+func (r *Ring) dropQueued() {
+	for pos := atomic.LoadUint32(r.sqHead); pos != r.sqeTail; pos++ {
+		s := &r.sqes[pos&r.sqMask]
+		if t := r.lookup(s.userData); t != nil && t.Result.Op == OpMsgRing {
+			r.msgFailed(t)
+		}
+		*s = sqe{opcode: opNop, userData: s.userData}
+	}
 }
 
 // reapSilently consumes completions without running user callbacks.
@@ -577,6 +604,7 @@ func (r *Ring) release(t *Task) {
 	t.group = nil
 	t.target = Handle{}
 	t.timer = Handle{}
+	t.link = Handle{}
 	t.bufID = -1
 	t.slot = -1
 	t.linked = false

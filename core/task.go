@@ -21,9 +21,13 @@ type Callback func(rt Runtime, t *Task) error
 // it receives and a 16-bit message that lets one callback serve several
 // purposes. A nil Callback means the completion is consumed silently.
 type Ctx struct {
+	// Callback runs on the runtime's goroutine when the operation
+	// completes; nil consumes the completion silently.
 	Callback Callback
+	// Userdata is handed back as the task's Userdata (see UserdataAs).
 	Userdata any
-	Msg      uint16
+	// Msg is handed back as the task's Msg (see MsgAs).
+	Msg uint16
 }
 
 // Task is one unit of work owned by a runtime. A submission method takes a
@@ -66,6 +70,7 @@ type Task struct {
 	target Handle // for internal cancel / deadline tasks, or the task a MsgRing carries
 	peer   *Ring  // the ring a MsgRing targets
 	timer  Handle // deadline timer watching this task
+	link   Handle // linked timeout bounding this task
 	bufID  int32  // provided buffer held in Result.Buf, -1 if none
 	slot   int32  // for a MsgRing task, the peer inbox slot its message fills
 	linked bool   // a linked timeout follows the task's SQE
@@ -74,9 +79,10 @@ type Task struct {
 type taskState uint8
 
 const (
-	taskFree taskState = iota
-	taskReserved
+	taskFree     taskState = iota
+	taskReserved           // taken from the pool, or past its final completion
 	taskInFlight
+	taskHeld // reserved by GetTask and not yet handed to MsgRing
 )
 
 type internalKind uint8

@@ -16,6 +16,8 @@ type Thread struct {
 	parent *Ring
 	child  *Ring
 	done   chan error
+	ended  chan struct{} // closed once the thread has ended and err is set
+	err    error
 }
 
 // SpawnThread starts a Thread whose ring shares r's kernel worker pool.
@@ -28,7 +30,7 @@ func (r *Ring) SpawnThread(opts Options, init func(child *Ring) error) (*Thread,
 	}
 	opts.SingleIssuer = true
 	opts.attachWQ = r.fd
-	th := &Thread{parent: r, done: make(chan error, 1)}
+	th := &Thread{parent: r, done: make(chan error, 1), ended: make(chan struct{})}
 	ready := make(chan error, 1)
 	go th.loop(opts, init, ready)
 	if err := <-ready; err != nil {
@@ -63,7 +65,9 @@ func (th *Thread) loop(opts Options, init func(*Ring) error, ready chan<- error)
 	if cerr := child.Close(); err == nil {
 		err = cerr
 	}
-	th.done <- err
+	th.err = err
+	th.done <- err // buffered: never blocks
+	close(th.ended)
 }
 
 // Ring returns the child ring, for use only from callbacks running on the
@@ -79,21 +83,40 @@ func (th *Thread) Send(task *Task, ctx Ctx) (Handle, error) {
 
 // Stop tells the thread to finish the completions it has, close its ring and
 // exit, and waits for that. It submits a message from the parent ring, so it
-// must be called by the parent's owner. It returns the error that ended the
-// thread, if a callback returned one.
+// must be called by the parent's owner, before the parent is closed (it
+// returns ErrClosed then). It returns the error that ended the thread, if a
+// callback returned one, and returns it again once the thread has ended.
 func (th *Thread) Stop() error {
+	select {
+	case <-th.ended:
+		return th.result()
+	default:
+	}
+	if th.parent.closed {
+		return ErrClosed // the stop message cannot be sent
+	}
 	task := th.parent.GetTask()
 	task.Callback = func(Runtime, *Task) error { return errStopThread }
 	if _, err := th.parent.MsgRing(th.child, task, Ctx{}); err != nil {
 		if err != ErrClosed {
 			return err
 		}
-		return <-th.done
-	}
-	if err := th.parent.Submit(); err != nil {
+		// The thread's ring is closed: the thread has ended or is ending.
+	} else if err := th.parent.Submit(); err != nil {
 		return err
 	}
-	return <-th.done
+	<-th.ended
+	return th.result()
+}
+
+// result returns the error that ended the thread, taking it from Done so
+// that it is delivered once.
+func (th *Thread) result() error {
+	select {
+	case <-th.done:
+	default:
+	}
+	return th.err
 }
 
 // Done returns a channel that receives the thread's final error when it ends.
