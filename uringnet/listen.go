@@ -201,6 +201,16 @@ func (l *Listener) Close() error {
 // Addr returns the listener's address.
 func (l *Listener) Addr() net.Addr { return l.fd.laddr }
 
+// SetDeadline sets the deadline for Accept, including one already blocked,
+// as (*net.TCPListener).SetDeadline does; a zero t means none.
+func (l *Listener) SetDeadline(t time.Time) error {
+	if l.fd.closed.Load() {
+		return &net.OpError{Op: "set", Net: l.fd.net, Addr: l.fd.laddr, Err: net.ErrClosed}
+	}
+	l.fd.rd.setDeadline(t)
+	return nil
+}
+
 // Fd returns the listening socket, for core's callback API. The Listener
 // still owns it.
 func (l *Listener) Fd() int { return l.fd.fd }
