@@ -75,11 +75,11 @@ func (c *Conn) Runtime() core.Runtime { return c.rt }
 // one WriteAsync may be pending together.
 //
 // Cost: crypto/tls is a blocking API, so each call runs tls.Conn.Read on a
-// new goroutine, whose socket reads are ring operations posted to the ring
-// and back (two Posts per record read), and the result is posted to the ring
-// once more. That is a goroutine start and a few small allocations per call
-// on top of the ring operations; read in large buffers (16 KiB, a full TLS
-// record, or more) to amortize it.
+// new goroutine, whose socket reads are ring operations (one Post plus a
+// Recv each, the result handed back over a channel), and the plaintext
+// result is posted to the ring once more. That is a goroutine start, its
+// closure and one extra Post per call on top of the ring operations; read in
+// large buffers (16 KiB, a full TLS record, or more) to amortize it.
 func (c *Conn) ReadAsync(buf []byte, done IOFunc) error {
 	return c.async(&c.rd, buf, done, msgAsyncRead)
 }

@@ -56,7 +56,14 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 //
 // The protocol runs on a helper goroutine over a net.Conn whose every read
 // and write is a ring operation on rt, so rt's goroutine must keep calling
-// Run until done has run, and for as long as the Conn is in use.
+// Run until done has run, and for as long as the Conn is in use. A ring
+// closed under a handshake or a Conn strands the goroutines waiting on it:
+// close Conns (and let handshakes finish) before closing the ring.
+//
+// Cost: one goroutine for the handshake's duration, and per socket read or
+// write one Post to the ring (the request) on top of the Recv or Send
+// itself, the result coming back over a channel; that path allocates nothing
+// once warm.
 func Handshake(ctx context.Context, rt core.Runtime, fd int, cfg *tls.Config, done HandshakeFunc) error {
 	if rt == nil || cfg == nil || done == nil {
 		return errors.New("tlsdial: Handshake needs a runtime, a tls.Config and a callback")

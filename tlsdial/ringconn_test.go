@@ -194,3 +194,55 @@ func TestRingConnClose(t *testing.T) {
 	srv.Close()
 	leaks.wait(t, r)
 }
+
+// TestRingConnSteadyStateAllocs checks a Read and a Write through the ring
+// allocate nothing once warm: the messages carry the conn and the result
+// channels are reused.
+func TestRingConnSteadyStateAllocs(t *testing.T) {
+	r := hsNewRing(t)
+	rc, srv := hsPlainPair(t, r)
+	// The ring runs on its own goroutine here, so AllocsPerRun can measure
+	// the caller's side; nothing else touches r until stop is set.
+	stop := make(chan struct{})
+	ringDone := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				ringDone <- nil
+				return
+			default:
+			}
+			if _, err := r.Timer(20*time.Millisecond, core.Ctx{}); err != nil {
+				ringDone <- err
+				return
+			}
+			if err := r.Run(core.Once); err != nil {
+				ringDone <- err
+				return
+			}
+		}
+	}()
+	msg, in, echo := []byte("0123456789abcdef"), make([]byte, 16), make([]byte, 16)
+	round := func() {
+		if _, err := rc.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(srv, echo); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.Write(echo); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(rc, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	round()
+	allocs := testing.AllocsPerRun(200, round)
+	close(stop)
+	require.NoError(t, <-ringDone)
+	t.Logf("%.2f allocations per round trip", allocs)
+	require.LessOrEqual(t, allocs, 0.5)
+	require.NoError(t, hsRunWhile(t, r, 5*time.Second, rc.Close))
+}
