@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 var (
@@ -22,17 +23,35 @@ var (
 	ErrBusy = errors.New("ourio: ring is already running on another goroutine")
 )
 
-// UnsupportedError reports an operation or feature the running kernel lacks.
-// It matches errors.ErrUnsupported.
+// UnsupportedError reports an operation or feature that cannot be used: the
+// running kernel lacks it, or (Errno EPERM) a seccomp profile or the
+// kernel.io_uring_disabled sysctl forbids it. It matches
+// errors.ErrUnsupported and unwraps to its Errno, if any.
 type UnsupportedError struct {
 	// What names the missing operation or feature.
 	What string
+	// Errno is the kernel's answer, or 0 when the probe said no.
+	Errno syscall.Errno
 }
 
-// Error describes what the kernel lacks.
+// Error describes what is missing and why.
 func (e *UnsupportedError) Error() string {
-	return fmt.Sprintf("ourio: %s is not supported by this kernel", e.What)
+	switch e.Errno {
+	case 0:
+		return fmt.Sprintf("ourio: %s is not supported by this kernel", e.What)
+	case syscall.EPERM:
+		return fmt.Sprintf("ourio: %s is not permitted here (seccomp or the kernel.io_uring_disabled sysctl): %v", e.What, e.Errno)
+	}
+	return fmt.Sprintf("ourio: %s is not available: %v", e.What, e.Errno)
 }
 
 // Is makes UnsupportedError match errors.ErrUnsupported.
 func (e *UnsupportedError) Is(target error) bool { return target == errors.ErrUnsupported }
+
+// Unwrap returns the kernel's errno, so errors.Is(err, syscall.EPERM) holds.
+func (e *UnsupportedError) Unwrap() error {
+	if e.Errno == 0 {
+		return nil
+	}
+	return e.Errno
+}

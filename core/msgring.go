@@ -44,8 +44,10 @@ func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
 	}
 	t, s, err := r.start(OpMsgRing, ctx)
 	if err != nil {
-		tr.take(slot)
-		r.release(task)
+		// If the target closed meanwhile, it already returned the task.
+		if tr.take(slot) != nil {
+			r.release(task)
+		}
 		return Handle{}, err
 	}
 	// The slot is kept on the sending task: once posted, task belongs to

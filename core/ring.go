@@ -145,7 +145,7 @@ func setupWithFallback(entries uint32, p *params, wanted []uint32, attach bool) 
 		}
 		if errno != unix.EINVAL || n == 0 {
 			if errno == unix.ENOSYS || errno == unix.EPERM {
-				return -1, &UnsupportedError{What: "io_uring (" + errno.Error() + ")"}
+				return -1, &UnsupportedError{What: "io_uring", Errno: errno}
 			}
 			return -1, errno
 		}

@@ -150,6 +150,8 @@ func (t *Task) RemoteSockaddr() *unix.RawSockaddrAny { return &t.sa }
 // TakeBuffer keeps the provided buffer in Result.Buf out of the buffer ring
 // after the callback returns. The caller owns the bytes until it passes the id
 // to BufRing.Recycle. It returns ok false when the task holds no buffer.
+// The bytes live in the buffer ring's memory, which Ring.Close unmaps: copy
+// or recycle them before closing the ring.
 func (t *Task) TakeBuffer() (buf []byte, id uint16, ok bool) {
 	if t.bufID < 0 {
 		return nil, 0, false
