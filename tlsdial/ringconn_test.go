@@ -238,6 +238,9 @@ func TestRingConnSteadyStateAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Bounded: a stuck round fails on these deadlines instead of hanging.
+	require.NoError(t, rc.SetDeadline(time.Now().Add(20*time.Second)))
+	require.NoError(t, srv.SetDeadline(time.Now().Add(20*time.Second)))
 	round()
 	allocs := testing.AllocsPerRun(200, round)
 	close(stop)
