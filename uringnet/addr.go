@@ -13,17 +13,24 @@ import (
 // package net would give for network.
 func rawToAddr(network string, raw *unix.RawSockaddrAny) net.Addr {
 	if ap, ok := core.SockaddrToAddrPort(raw); ok {
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+		// An IPv4-mapped peer of a dual-stack socket keeps its 16-byte
+		// form, as in package net.
+		return net.TCPAddrFromAddrPort(ap)
 	}
 	if raw.Addr.Family == unix.AF_UNIX {
 		p := (*unix.RawSockaddrUnix)(unsafe.Pointer(raw))
-		n := 0
+		// As package net (syscall's anyToSockaddr): a leading NUL, of an
+		// abstract or an unnamed socket, reads as '@'.
+		n := 1
 		for n < len(p.Path) && p.Path[n] != 0 {
 			n++
 		}
 		b := make([]byte, n)
 		for i := range b {
 			b[i] = byte(p.Path[i])
+		}
+		if b[0] == 0 {
+			b[0] = '@'
 		}
 		return &net.UnixAddr{Name: string(b), Net: network}
 	}
@@ -33,9 +40,10 @@ func rawToAddr(network string, raw *unix.RawSockaddrAny) net.Addr {
 func sockaddrToAddr(network string, sa unix.Sockaddr) net.Addr {
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+		// 4-byte and IPv4-mapped 16-byte IPs as package net gives them.
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
 	case *unix.SockaddrInet6:
-		ip := netip.AddrFrom16(a.Addr).Unmap()
+		ip := netip.AddrFrom16(a.Addr)
 		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(a.Port)))
 	case *unix.SockaddrUnix:
 		return &net.UnixAddr{Name: a.Name, Net: network}

@@ -52,8 +52,9 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 			return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 		}
 		ip, _ := netip.AddrFromSlice(addr.IP)
-		if !ip.IsValid() || ip.IsUnspecified() && addr.IP.To4() == nil && network == "tcp" {
-			// A wildcard listens on both families, as in package net.
+		if !ip.IsValid() || ip.Unmap().IsUnspecified() && network == "tcp" {
+			// A wildcard, 0.0.0.0 included, listens on both families, as
+			// in package net.
 			if network == "tcp4" {
 				family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: addr.Port}
 			} else {
