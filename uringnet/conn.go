@@ -178,17 +178,19 @@ func (c *Conn) SetKeepAlive(keepalive bool) error {
 	return c.setsockopt(unix.SOL_SOCKET, unix.SO_KEEPALIVE, boolInt(keepalive))
 }
 
-// SetKeepAlivePeriod sets the idle time before, and the interval between,
-// keep-alive probes.
+// SetKeepAlivePeriod sets the idle time before keep-alive probes start, as
+// (*net.TCPConn).SetKeepAlivePeriod does: rounded up to whole seconds, zero
+// meaning 15 seconds, negative leaving it unchanged. The probe interval is
+// not changed.
 func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
+	if d < 0 { // net checks nothing, not even Close, in this case
+		return nil
+	}
+	if d == 0 {
+		d = 15 * time.Second
+	}
 	secs := int((d + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	if err := c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs); err != nil {
-		return err
-	}
-	return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+	return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
 }
 
 // SetLinger sets SO_LINGER as (*net.TCPConn).SetLinger does.

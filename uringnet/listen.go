@@ -212,6 +212,17 @@ func (l *Listener) SetDeadline(t time.Time) error {
 	return nil
 }
 
+// SyscallConn returns a raw listener, for Control, as
+// (*net.TCPListener).SyscallConn does; its Read and Write fail.
+func (l *Listener) SyscallConn() (syscall.RawConn, error) {
+	return rawListener{rawConn{l.fd}}, nil
+}
+
+type rawListener struct{ rawConn }
+
+func (rawListener) Read(func(uintptr) bool) error  { return syscall.EINVAL }
+func (rawListener) Write(func(uintptr) bool) error { return syscall.EINVAL }
+
 // Fd returns the listening socket, for core's callback API. The Listener
 // still owns it.
 func (l *Listener) Fd() int { return l.fd.fd }
