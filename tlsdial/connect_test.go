@@ -588,3 +588,36 @@ func TestConnectArguments(t *testing.T) {
 		_, _ = ConnectToHost(nil, r, "x", 1, nil, func(core.Runtime, int, error) error { return nil })
 	})
 }
+
+func TestMakeTarget(t *testing.T) {
+	tg := makeTarget(netip.MustParseAddr("::ffff:192.0.2.1"), 80)
+	require.Equal(t, unix.AF_INET, tg.family)
+	require.Equal(t, &unix.SockaddrInet4{Port: 80, Addr: [4]byte{192, 0, 2, 1}}, tg.sa)
+
+	lo, err := net.InterfaceByName("lo")
+	require.NoError(t, err)
+	for _, zone := range []string{"lo", strconv.Itoa(lo.Index)} {
+		tg = makeTarget(netip.MustParseAddr("fe80::1%"+zone), 443)
+		require.Equal(t, unix.AF_INET6, tg.family)
+		require.Equal(t, uint32(lo.Index), tg.sa.(*unix.SockaddrInet6).ZoneId)
+		require.Equal(t, "[fe80::1%"+zone+"]:443", tg.opError(nil).(*net.OpError).Addr.String())
+	}
+	require.Zero(t, makeTarget(netip.MustParseAddr("fe80::1%no-such-if0"), 1).sa.(*unix.SockaddrInet6).ZoneId)
+}
+
+func TestPartialDeadline(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		remaining time.Duration
+		addrs     int
+		want      time.Duration
+	}{
+		{10 * time.Second, 1, 10 * time.Second},
+		{10 * time.Second, 2, 5 * time.Second},
+		{10 * time.Second, 10, 2 * time.Second}, // at least two seconds
+		{time.Second, 3, time.Second},           // unless less is left
+		{0, 3, 0},
+	} {
+		require.Equal(t, now.Add(tc.want), partialDeadline(now, now.Add(tc.remaining), tc.addrs), "%+v", tc)
+	}
+}
