@@ -171,7 +171,14 @@ var (
 //     cancelled or Attempt.Cancel: one that matches context.Canceled
 //     ("operation was canceled"). Addr is the address being connected, or
 //     nil during resolution, when the cause is wrapped in a *net.DNSError
-//     as net does.
+//     as net does. This holds even when an earlier address failed for
+//     another reason, where net.Dialer may report that earlier error
+//     instead: a timeout here always reads as one.
+//
+// While a name is being resolved the ring may have no operation of the
+// attempt in flight (only the timeout timer, if any), and Run(UntilDone)
+// does not wait for a Post not yet made: drive the ring with Run(Once), or
+// keep it running, until done has run.
 //
 // ConnectToHost returns an error, and done is never called, only when rt or
 // done is nil or the first submission to rt fails. A nil ctx panics, as it
@@ -194,7 +201,10 @@ func ConnectToHost(ctx context.Context, rt core.Runtime, host string, port uint1
 
 // ConnectToAddr connects to addr and calls done with the connected socket
 // or the error, as ConnectToHost does for a literal address. An IPv4-mapped
-// IPv6 address is connected over IPv4, as net does.
+// IPv6 address is connected over IPv4, as net does; an IPv6 zone that names
+// an interface is looked up (net.InterfaceByName) before ConnectToAddr
+// returns. An invalid addr is an error (a *net.OpError over a
+// *net.AddrError), and done is then never called.
 func ConnectToAddr(ctx context.Context, rt core.Runtime, addr netip.AddrPort, cfg *Config, done ConnectFunc) (*Attempt, error) {
 	if !addr.IsValid() {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "invalid address", Addr: addr.String()}}
