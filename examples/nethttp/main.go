@@ -154,10 +154,12 @@ func main() {
 		srv.Protocols.SetUnencryptedHTTP2(true)
 	}
 
+	// Register for the signals before announcing the address, so that a
+	// signal sent as soon as the server is up is a graceful stop.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() {
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 		s := <-sig
 		log.Printf("%v: shutting down", s)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
