@@ -595,3 +595,159 @@ func TestHTTPClientDial(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPServerTimeouts checks the deadlines net/http sets on accepted
+// connections: ReadHeaderTimeout drops a client that never finishes its
+// headers, IdleTimeout closes a keep-alive connection left idle, and
+// WriteTimeout cuts off a response the client does not read.
+func TestHTTPServerTimeouts(t *testing.T) {
+	ctx := testCtx(t)
+	const limit = 200 * time.Millisecond
+	srv, _ := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/flood" {
+			// Far more than the socket buffers hold: with the client not
+			// reading, Write blocks until WriteTimeout expires.
+			chunk := bytes.Repeat([]byte{'f'}, 1<<20)
+			for range 256 {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+			return
+		}
+		io.WriteString(w, "ok")
+	}), func(s *httptest.Server) {
+		s.Config.ReadHeaderTimeout = limit
+		s.Config.IdleTimeout = limit
+		s.Config.WriteTimeout = 2 * limit
+	})
+	addr := srv.Listener.Addr().String()
+
+	// expectClosed reads from c until the server closes it, and checks
+	// that this took at least min and not much longer than max.
+	expectClosed := func(t *testing.T, c net.Conn, start time.Time, lo, hi time.Duration) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(testTimeout))
+		n, err := io.Copy(io.Discard, c)
+		elapsed := time.Since(start)
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("after %d bytes: %v, want the server to close", n, err)
+		}
+		if elapsed < lo || elapsed > hi {
+			t.Errorf("server closed the connection after %v, want between %v and %v", elapsed, lo, hi)
+		}
+	}
+
+	t.Run("read-header", func(t *testing.T) {
+		c, err := dialer.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+		expectClosed(t, c, start, limit, limit+5*time.Second)
+	})
+	t.Run("idle", func(t *testing.T) {
+		c, err := dialer.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		start := time.Now()
+		// The connection is now idle: nothing more arrives until the
+		// server gives up on it.
+		c.SetReadDeadline(time.Now().Add(testTimeout))
+		if b, err := br.ReadByte(); err != io.EOF {
+			t.Fatalf("idle connection: read %q, %v; want EOF", b, err)
+		}
+		if elapsed := time.Since(start); elapsed < limit/2 || elapsed > limit+5*time.Second {
+			t.Errorf("idle connection closed after %v, want about %v", elapsed, limit)
+		}
+	})
+	t.Run("write", func(t *testing.T) {
+		c, err := dialer.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		io.WriteString(c, "GET /flood HTTP/1.1\r\nHost: x\r\n\r\n")
+		// Read nothing until well past the write timeout, then drain: the
+		// response must end short of 256 MiB.
+		time.Sleep(4 * limit)
+		c.SetReadDeadline(time.Now().Add(testTimeout))
+		n, err := io.Copy(io.Discard, c)
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("after %d bytes: %v", n, err)
+		}
+		if n >= 256<<20 {
+			t.Errorf("the whole %d-byte response arrived despite WriteTimeout", n)
+		}
+		t.Logf("WriteTimeout cut the response off after %d bytes", n)
+		if elapsed := time.Since(start); elapsed > 10*time.Second {
+			t.Errorf("server took %v to give up writing", elapsed)
+		}
+	})
+}
+
+// TestHTTPClientCancel cancels a request while the response streams: the
+// client's connection is closed under a blocked Read, and the server,
+// whose handler is blocked writing or waiting, sees its request context
+// end.
+func TestHTTPClientCancel(t *testing.T) {
+	tctx := testCtx(t)
+	handlerDone := make(chan error, 1)
+	srv, _ := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("first\n"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			handlerDone <- r.Context().Err()
+		case <-time.After(testTimeout):
+			handlerDone <- errors.New("request context never ended")
+		}
+	}), nil)
+	client := &http.Client{Transport: uringTransport(t)}
+	ctx, cancel := context.WithCancel(tctx)
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); line != "first\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := br.ReadByte() // blocks: the handler sends nothing more
+		readErr <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-readErr:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("blocked body read ended with %v, want context.Canceled", err)
+		}
+	case <-tctx.Done():
+		t.Fatal("blocked body read did not end after cancel")
+	}
+	resp.Body.Close()
+	select {
+	case err := <-handlerDone:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("handler: %v", err)
+		}
+	case <-tctx.Done():
+		t.Fatal("handler never saw the client go away")
+	}
+}
