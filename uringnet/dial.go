@@ -175,7 +175,7 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 	}
 	nfd := newFD(e, fd, network)
 	if d.Control != nil {
-		if err := d.Control(network, raddr.String(), rawConn{nfd}); err != nil {
+		if err := d.Control(ctrlNetwork(network, family), raddr.String(), rawConn{nfd}); err != nil {
 			unix.Close(fd)
 			return nil, opErr(err)
 		}
@@ -186,12 +186,22 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 			return nil, opErr(os.NewSyscallError("bind", err))
 		}
 	}
-	stop := context.AfterFunc(ctx, func() { nfd.cancel(&nfd.wr) })
+	// ctx ends the connect through a past deadline on its side, which do
+	// also honours when ctx ends before the connect is in flight, where a
+	// plain cancel would find nothing to cancel.
+	stop := context.AfterFunc(ctx, func() { nfd.wr.setDeadline(time.Unix(0, 1)) })
 	s := &nfd.wr
 	s.mu.Lock()
 	res, err := nfd.do(s, kindConnect, nil, sa)
 	s.mu.Unlock()
-	stop()
+	if !stop() && err == nil && res >= 0 {
+		// ctx ended just as the connect succeeded and has poisoned the
+		// socket's write side: fail the dial, as package net does.
+		err = os.ErrDeadlineExceeded
+	}
+	if err == os.ErrDeadlineExceeded && ctx.Err() != nil {
+		err = mapContextErr(ctx.Err())
+	}
 	if err == nil && res < 0 {
 		if res == -int32(unix.ECANCELED) && ctx.Err() != nil {
 			err = mapContextErr(ctx.Err())
@@ -215,6 +225,18 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 		setDefaultTCPOptions(fd, d.KeepAlive)
 	}
 	return newConn(nfd), nil
+}
+
+// ctrlNetwork is the network package net passes to Control: tcp4 or tcp6
+// for tcp, by the socket's family.
+func ctrlNetwork(network string, family int) string {
+	if network != "tcp" {
+		return network
+	}
+	if family == unix.AF_INET {
+		return "tcp4"
+	}
+	return "tcp6"
 }
 
 func bindLocal(fd, family int, a net.Addr) error {

@@ -96,7 +96,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	}
 	nfd := newFD(e, fd, network)
 	if lc.Control != nil {
-		if err := lc.Control(network, sockaddrToAddr(network, sa).String(), rawConn{nfd}); err != nil {
+		if err := lc.Control(ctrlNetwork(network, family), sockaddrToAddr(network, sa).String(), rawConn{nfd}); err != nil {
 			unix.Close(fd)
 			return nil, &net.OpError{Op: "listen", Net: network, Addr: sockaddrToAddr(network, sa), Err: err}
 		}
@@ -169,7 +169,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 }
 
 // setDefaultTCPOptions applies what package net applies to every TCP
-// connection: no Nagle delay, and keep-alive every 15 seconds.
+// connection: no Nagle delay, and keep-alive probes after keepAlive idle
+// (rounded up to seconds, 15 when zero), then every 15 seconds, 9 times.
 func setDefaultTCPOptions(fd int, keepAlive time.Duration) {
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	if keepAlive < 0 {
@@ -178,13 +179,11 @@ func setDefaultTCPOptions(fd int, keepAlive time.Duration) {
 	if keepAlive == 0 {
 		keepAlive = 15 * time.Second
 	}
-	secs := int(keepAlive / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
+	secs := int((keepAlive + time.Second - 1) / time.Second)
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9)
 }
 
 // Close stops listening; a blocked Accept returns an error matching
