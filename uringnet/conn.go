@@ -141,9 +141,10 @@ func (c *Conn) CloseRead() error { return c.shutdown(unix.SHUT_RD) }
 func (c *Conn) CloseWrite() error { return c.shutdown(unix.SHUT_WR) }
 
 func (c *Conn) shutdown(how int) error {
-	if c.fd.closed.Load() {
+	if !c.fd.incref() {
 		return c.opErr("close", net.ErrClosed)
 	}
+	defer c.fd.decref()
 	if err := unix.Shutdown(c.fd.fd, how); err != nil {
 		return c.opErr("close", os.NewSyscallError("shutdown", err))
 	}
@@ -151,9 +152,10 @@ func (c *Conn) shutdown(how int) error {
 }
 
 func (c *Conn) setsockopt(level, opt, v int) error {
-	if c.fd.closed.Load() {
+	if !c.fd.incref() {
 		return c.opErr("set", net.ErrClosed)
 	}
+	defer c.fd.decref()
 	if err := unix.SetsockoptInt(c.fd.fd, level, opt, v); err != nil {
 		return c.opErr("set", os.NewSyscallError("setsockopt", err))
 	}
@@ -195,9 +197,10 @@ func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
 
 // SetLinger sets SO_LINGER as (*net.TCPConn).SetLinger does.
 func (c *Conn) SetLinger(sec int) error {
-	if c.fd.closed.Load() {
+	if !c.fd.incref() {
 		return c.opErr("set", net.ErrClosed)
 	}
+	defer c.fd.decref()
 	l := unix.Linger{}
 	if sec >= 0 {
 		l.Onoff, l.Linger = 1, int32(sec)
@@ -245,9 +248,10 @@ func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 type rawConn struct{ fd *netFD }
 
 func (r rawConn) Control(f func(fd uintptr)) error {
-	if r.fd.closed.Load() {
+	if !r.fd.incref() {
 		return &net.OpError{Op: "raw-control", Net: r.fd.net, Addr: r.fd.laddr, Err: net.ErrClosed}
 	}
+	defer r.fd.decref()
 	f(uintptr(r.fd.fd))
 	return nil
 }
@@ -273,10 +277,12 @@ func (r rawConn) wait(s *side, kind int, f func(fd uintptr) bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
-		if r.fd.closed.Load() {
+		if !r.fd.incref() {
 			return net.ErrClosed
 		}
-		if f(uintptr(r.fd.fd)) {
+		done := f(uintptr(r.fd.fd))
+		r.fd.decref()
+		if done {
 			return nil
 		}
 		res, err := r.fd.do(s, kind, nil, nil)

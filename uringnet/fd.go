@@ -3,6 +3,7 @@ package uringnet
 import (
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/ourio-go/ourio/core"
@@ -19,7 +20,24 @@ type netFD struct {
 	raddr  net.Addr
 	closed atomic.Bool
 	rd, wr side
+	// sys is held shared by calls that use the descriptor outside the ring
+	// (socket options, shutdown, raw access) and exclusively by Close, so
+	// Close never frees a descriptor number such a call is about to use.
+	sys sync.RWMutex
 }
+
+// incref holds off Close while the descriptor is used outside the ring; it
+// reports false once the descriptor is closed.
+func (f *netFD) incref() bool {
+	f.sys.RLock()
+	if f.closed.Load() {
+		f.sys.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (f *netFD) decref() { f.sys.RUnlock() }
 
 func newFD(e *engine, fd int, network string) *netFD {
 	f := &netFD{e: e, fd: fd, net: network}
@@ -128,7 +146,9 @@ func (f *netFD) Close() error {
 	f.wr.mu.Lock()
 	f.rd.stopTimer()
 	f.wr.stopTimer()
+	f.sys.Lock()
 	err := unix.Close(f.fd)
+	f.sys.Unlock()
 	f.wr.mu.Unlock()
 	f.rd.mu.Unlock()
 	if err != nil {
