@@ -97,6 +97,14 @@ func New(opts Options) (*Ring, error) {
 	wanted := []uint32{setupCQSize | setupClamp, setupSubmitAll}
 	if opts.SingleIssuer {
 		wanted = append(wanted, setupSingleIssuer|setupCoopTaskrun|setupTaskrunFlag, setupDeferTaskrun)
+	} else {
+		// Completion work runs on the thread that submitted the operation.
+		// Without COOP_TASKRUN the kernel interrupts that thread with an
+		// IPI when it is running; with it, the work waits for the thread's
+		// next kernel entry (a sleeping thread is still woken). Go threads
+		// enter the kernel constantly, and the IPIs cost a shared ring
+		// almost half its throughput (bench/transportexp, uringnet echo).
+		wanted = append(wanted, setupCoopTaskrun)
 	}
 	wanted = append(wanted, setupNoSQArray)
 	if opts.attachWQ > 0 {

@@ -529,8 +529,9 @@ func TestSetupFallback(t *testing.T) {
 		want         uint32 // flags the ring must end with
 		wantSingle   bool
 	}{
-		{"all-features", 0, false, setupCQSize | setupClamp | setupSubmitAll | setupNoSQArray, false},
-		{"no-sq-array (6.1-6.5)", setupNoSQArray, false, setupCQSize | setupClamp | setupSubmitAll, false},
+		{"all-features", 0, false, setupCQSize | setupClamp | setupSubmitAll | setupCoopTaskrun | setupNoSQArray, false},
+		{"no-sq-array (6.1-6.5)", setupNoSQArray, false, setupCQSize | setupClamp | setupSubmitAll | setupCoopTaskrun, false},
+		{"no-coop-taskrun (5.18)", setupCoopTaskrun | setupNoSQArray, false, setupCQSize | setupClamp | setupSubmitAll, false},
 		{"no-submit-all (5.17)", setupSubmitAll | setupNoSQArray, false, setupCQSize | setupClamp, false},
 		{"no-flags-at-all", ^uint32(0), false, 0, false},
 		{"single-issuer all-features", 0, true, setupCQSize | setupClamp | setupSubmitAll | setupNoSQArray | setupSingleIssuer | setupCoopTaskrun | setupTaskrunFlag | setupDeferTaskrun, true},
