@@ -5,7 +5,10 @@
 //
 // # How it works
 //
-// Every socket operation is an io_uring operation on one shared core.Ring.
+// Every socket operation is an io_uring operation on a core.Ring shared by
+// many connections. There is one ring per usable core by default (SetRings
+// changes that), sharing one kernel worker pool; new sockets are spread over
+// them round robin, so one busy ring does not cap the process.
 // A goroutine that calls Read, Write or Accept submits its operation and
 // parks until the completion callback wakes it; only that goroutine blocks.
 // Completions are run by a reaper goroutine that waits for the ring's

@@ -1,8 +1,11 @@
 package uringnet
 
 import (
+	"errors"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/ourio-go/ourio/core"
@@ -20,8 +23,17 @@ type engine struct {
 	rc   syscall.RawConn
 }
 
-func newEngine() (*engine, error) {
-	r, err := core.New(core.Options{Entries: 1024, CQEntries: 8192})
+// newEngine creates an engine; with a parent, its ring shares the parent's
+// kernel worker pool.
+func newEngine(parent *core.Ring) (*engine, error) {
+	opts := core.Options{Entries: 1024, CQEntries: 8192}
+	var r *core.Ring
+	var err error
+	if parent != nil {
+		r, err = parent.InitChild(opts)
+	} else {
+		r, err = core.New(opts)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -66,16 +78,73 @@ func (e *engine) reap() {
 	})
 }
 
+// The process's engines: one ring each, one per usable core by default, so
+// one busy ring does not cap the process. New sockets are spread over them
+// round robin.
 var (
-	engineOnce sync.Once
-	theEngine  *engine
-	engineErr  error
+	enginesOnce sync.Once
+	engines     []*engine
+	enginesErr  error
+	nextEngine  atomic.Uint32
+	ringsMu     sync.Mutex
+	ringCount   int // 0 means runtime.GOMAXPROCS(0)
+	ringsFixed  bool
 )
 
-// defaultEngine returns the process's engine, creating it on first use.
+// SetRings sets how many rings uringnet spreads its sockets over. It must
+// be called before the first Listen, Dial or Available; later calls return
+// an error. The default is one ring per usable core (GOMAXPROCS).
+func SetRings(n int) error {
+	ringsMu.Lock()
+	defer ringsMu.Unlock()
+	if ringsFixed {
+		return errors.New("uringnet: SetRings after the rings were created")
+	}
+	if n < 1 {
+		return errors.New("uringnet: SetRings needs at least one ring")
+	}
+	ringCount = n
+	return nil
+}
+
+func startEngines() {
+	ringsMu.Lock()
+	ringsFixed = true
+	n := ringCount
+	ringsMu.Unlock()
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	first, err := newEngine(nil)
+	if err != nil {
+		enginesErr = err
+		return
+	}
+	engines = append(engines, first)
+	for len(engines) < n {
+		e, err := newEngine(first.ring)
+		if err != nil {
+			break // fewer rings still work
+		}
+		engines = append(engines, e)
+	}
+}
+
+// defaultEngine returns the engine for a new socket, creating the engines
+// on first use.
 func defaultEngine() (*engine, error) {
-	engineOnce.Do(func() { theEngine, engineErr = newEngine() })
-	return theEngine, engineErr
+	enginesOnce.Do(startEngines)
+	if enginesErr != nil {
+		return nil, enginesErr
+	}
+	return engines[int(nextEngine.Add(1))%len(engines)], nil
+}
+
+// Rings returns how many rings uringnet uses, creating them if needed; 0
+// when io_uring is unavailable.
+func Rings() int {
+	enginesOnce.Do(startEngines)
+	return len(engines)
 }
 
 // Available reports whether io_uring can be used in this process, and if not,

@@ -159,7 +159,11 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, &net.OpError{Op: "accept", Net: l.fd.net, Addr: l.fd.laddr, Err: err}
 	}
-	fd := newFD(l.fd.e, int(res), l.fd.net)
+	e, err := defaultEngine() // spread connections over the rings
+	if err != nil {
+		e = l.fd.e
+	}
+	fd := newFD(e, int(res), l.fd.net)
 	fd.laddr = localAddr(l.fd.net, fd.fd)
 	fd.raddr = rawToAddr(l.fd.net, &raw)
 	if l.fd.net != "unix" {

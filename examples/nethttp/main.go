@@ -129,12 +129,18 @@ func newMux(st *stats, listenerType string, h2c bool) http.Handler {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	h2c := flag.Bool("h2c", false, "also serve cleartext HTTP/2 (h2c with prior knowledge)")
+	rings := flag.Int("rings", 0, "io_uring rings to spread connections over (0: one per core)")
 	flag.Parse()
+	if *rings > 0 {
+		if err := uringnet.SetRings(*rings); err != nil {
+			log.Fatal(err)
+		}
+	}
 
 	if err := uringnet.Available(); err != nil {
 		log.Printf("io_uring unavailable (%v): falling back to package net", err)
 	} else {
-		log.Printf("running on io_uring")
+		log.Printf("running on io_uring, %d rings", uringnet.Rings())
 	}
 	ln, err := uringnet.Listen("tcp", *addr)
 	if err != nil {
