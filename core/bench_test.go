@@ -3,9 +3,9 @@ package core
 import (
 	"io"
 	"net"
-	"sync"
 	"testing"
 
+	"github.com/ourio-go/ourio/internal/echotest"
 	"golang.org/x/sys/unix"
 )
 
@@ -186,55 +186,9 @@ func benchmarkEchoStdNet(b *testing.B, conns, size int) {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, size)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	clients := make([]net.Conn, conns)
-	for i := range clients {
-		if clients[i], err = net.Dial("tcp", ln.Addr().String()); err != nil {
-			b.Fatal(err)
-		}
-		defer clients[i].Close()
-	}
-	run := func(total int) {
-		var wg sync.WaitGroup
-		per := (total + conns - 1) / conns
-		for _, c := range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				msg := make([]byte, size)
-				buf := make([]byte, size)
-				for range per {
-					if _, err := c.Write(msg); err != nil {
-						return
-					}
-					if _, err := io.ReadFull(c, buf); err != nil {
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-	}
+	echotest.Serve(ln, size)
+	clients := echotest.Clients(b, ln.Addr().String(), conns)
+	run := func(total int) { echotest.PingPong(clients, total, size) }
 	run(1000)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -4,10 +4,9 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"sync"
-	"syscall"
 	"testing"
 
+	"github.com/ourio-go/ourio/internal/echotest"
 	"github.com/ourio-go/ourio/uringnet"
 )
 
@@ -35,63 +34,14 @@ func benchmarkEcho(b *testing.B, listen func(string, string) (net.Listener, erro
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	clients := make([]net.Conn, conns)
-	for i := range clients {
-		if clients[i], err = net.Dial("tcp", ln.Addr().String()); err != nil {
-			b.Fatal(err)
-		}
-		defer clients[i].Close()
-	}
-	run := func(total int) {
-		var wg sync.WaitGroup
-		per := (total + conns - 1) / conns
-		for _, c := range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				msg, buf := make([]byte, 64), make([]byte, 64)
-				for range per {
-					if _, err := c.Write(msg); err != nil {
-						return
-					}
-					if _, err := io.ReadFull(c, buf); err != nil {
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-	}
-	run(1000)
-	var ru0, ru1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	echotest.Serve(ln, 64)
+	clients := echotest.Clients(b, ln.Addr().String(), conns)
+	echotest.PingPong(clients, 1000, 64)
+	cpu0 := echotest.CPUTime()
 	b.ResetTimer()
-	run(b.N)
+	echotest.PingPong(clients, b.N, 64)
 	b.StopTimer()
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-	cpu := (ru1.Utime.Nano() + ru1.Stime.Nano()) - (ru0.Utime.Nano() + ru0.Stime.Nano())
-	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(echotest.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 

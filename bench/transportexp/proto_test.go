@@ -6,11 +6,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/ourio-go/ourio/core"
+	"github.com/ourio-go/ourio/internal/echotest"
 	"golang.org/x/sys/unix"
 )
 
@@ -128,28 +128,8 @@ func benchEcho(b *testing.B, conns int, mode int) {
 			}()
 		}
 	}()
-	clients := make([]net.Conn, conns)
-	for i := range clients {
-		clients[i], _ = net.Dial("tcp", ln.Addr().String())
-		defer clients[i].Close()
-	}
-	run := func(total int) {
-		var wg sync.WaitGroup
-		per := (total + conns - 1) / conns
-		for _, c := range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				msg := make([]byte, 64)
-				buf := make([]byte, 64)
-				for range per {
-					c.Write(msg)
-					io.ReadFull(c, buf)
-				}
-			}()
-		}
-		wg.Wait()
-	}
+	clients := echotest.Clients(b, ln.Addr().String(), conns)
+	run := func(total int) { echotest.PingPong(clients, total, 64) }
 	run(1000)
 	var ru0, ru1 syscall.Rusage
 	cs0 := contextSwitches()
