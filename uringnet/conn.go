@@ -195,6 +195,20 @@ func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
 	return c.setsockopt(unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
 }
 
+// SetKeepAliveConfig configures keep-alive probes as
+// (*net.TCPConn).SetKeepAliveConfig does: zero fields take net's defaults
+// (15s idle, 15s interval, 9 probes), negative ones stay unchanged.
+func (c *Conn) SetKeepAliveConfig(cfg net.KeepAliveConfig) error {
+	if !c.fd.incref() {
+		return c.setErr(net.ErrClosed)
+	}
+	defer c.fd.decref()
+	if err := setKeepAliveConfig(c.fd.fd, cfg); err != nil {
+		return c.setErr(err)
+	}
+	return nil
+}
+
 // SetLinger sets SO_LINGER as (*net.TCPConn).SetLinger does.
 func (c *Conn) SetLinger(sec int) error {
 	if !c.fd.incref() {

@@ -23,6 +23,9 @@ type Dialer struct {
 	// KeepAlive is the keep-alive period: zero means 15 seconds, negative
 	// disables keep-alive.
 	KeepAlive time.Duration
+	// KeepAliveConfig, when Enable is true, sets the keep-alive probes
+	// instead of KeepAlive, as in net.Dialer.
+	KeepAliveConfig net.KeepAliveConfig
 	// Control, if not nil, is called after the socket is created and before
 	// it connects.
 	Control func(network, address string, c syscall.RawConn) error
@@ -53,7 +56,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		if d.NoFallback {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 		}
-		std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive, Control: d.Control, Resolver: d.Resolver}
+		std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig, Control: d.Control, Resolver: d.Resolver}
 		return std.DialContext(ctx, network, address)
 	}
 	if d.Timeout > 0 {
@@ -222,7 +225,7 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 		nfd.raddr = sockaddrToAddr(network, sa)
 	}
 	if family != unix.AF_UNIX {
-		setDefaultTCPOptions(fd, d.KeepAlive)
+		setDefaultTCPOptions(fd, d.KeepAlive, d.KeepAliveConfig)
 	}
 	return newConn(nfd), nil
 }

@@ -19,6 +19,9 @@ type ListenConfig struct {
 	// KeepAlive is the keep-alive period of accepted connections: zero
 	// means 15 seconds, negative disables keep-alive.
 	KeepAlive time.Duration
+	// KeepAliveConfig, when Enable is true, sets accepted connections'
+	// keep-alive probes instead of KeepAlive, as in net.ListenConfig.
+	KeepAliveConfig net.KeepAliveConfig
 	// NoFallback makes Listen fail when io_uring is unavailable instead of
 	// returning a listener from package net.
 	NoFallback bool
@@ -38,7 +41,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 		if lc.NoFallback {
 			return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 		}
-		std := net.ListenConfig{Control: lc.Control, KeepAlive: lc.KeepAlive}
+		std := net.ListenConfig{Control: lc.Control, KeepAlive: lc.KeepAlive, KeepAliveConfig: lc.KeepAliveConfig}
 		return std.Listen(ctx, network, address)
 	}
 	var family int
@@ -108,7 +111,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 		return fail("listen", err)
 	}
 	nfd.laddr = localAddr(network, fd)
-	l := &Listener{fd: nfd, keepAlive: lc.KeepAlive}
+	l := &Listener{fd: nfd, keepAlive: lc.KeepAlive, keepAliveConfig: lc.KeepAliveConfig}
 	if path != "" && path[0] != '@' {
 		l.unlink = path
 	}
@@ -136,9 +139,10 @@ func listenBacklog() int {
 
 // Listener accepts connections with io_uring accept operations.
 type Listener struct {
-	fd        *netFD
-	keepAlive time.Duration
-	unlink    string
+	fd              *netFD
+	keepAlive       time.Duration
+	keepAliveConfig net.KeepAliveConfig
+	unlink          string
 }
 
 var _ net.Listener = (*Listener)(nil)
@@ -167,27 +171,57 @@ func (l *Listener) Accept() (net.Conn, error) {
 	fd.laddr = localAddr(l.fd.net, fd.fd)
 	fd.raddr = rawToAddr(l.fd.net, &raw)
 	if l.fd.net != "unix" {
-		setDefaultTCPOptions(fd.fd, l.keepAlive)
+		setDefaultTCPOptions(fd.fd, l.keepAlive, l.keepAliveConfig)
 	}
 	return newConn(fd), nil
 }
 
 // setDefaultTCPOptions applies what package net applies to every TCP
-// connection: no Nagle delay, and keep-alive probes after keepAlive idle
-// (rounded up to seconds, 15 when zero), then every 15 seconds, 9 times.
-func setDefaultTCPOptions(fd int, keepAlive time.Duration) {
+// connection: no Nagle delay, and keep-alive as the period and the config
+// say (by default idle 15s, interval 15s, 9 probes).
+func setDefaultTCPOptions(fd int, period time.Duration, cfg net.KeepAliveConfig) {
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	if keepAlive < 0 {
-		return
+	if !cfg.Enable {
+		if period < 0 {
+			return
+		}
+		cfg = net.KeepAliveConfig{Enable: true, Idle: period}
 	}
-	if keepAlive == 0 {
-		keepAlive = 15 * time.Second
+	setKeepAliveConfig(fd, cfg)
+}
+
+// setKeepAliveConfig applies cfg as (*net.TCPConn).SetKeepAliveConfig does:
+// zero fields take net's defaults, negative ones stay unchanged.
+func setKeepAliveConfig(fd int, cfg net.KeepAliveConfig) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, boolInt(cfg.Enable)); err != nil {
+		return os.NewSyscallError("setsockopt", err)
 	}
-	secs := int((keepAlive + time.Second - 1) / time.Second)
-	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs)
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9)
+	secs := func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+	opts := []struct {
+		opt  int
+		v    int
+		skip bool
+	}{
+		{unix.TCP_KEEPIDLE, secs(orDefault(cfg.Idle, 15*time.Second)), cfg.Idle < 0},
+		{unix.TCP_KEEPINTVL, secs(orDefault(cfg.Interval, 15*time.Second)), cfg.Interval < 0},
+		{unix.TCP_KEEPCNT, int(orDefault(time.Duration(cfg.Count), 9)), cfg.Count < 0},
+	}
+	for _, o := range opts {
+		if o.skip {
+			continue
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, o.opt, o.v); err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
+	}
+	return nil
+}
+
+func orDefault(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // Close stops listening; a blocked Accept returns an error matching

@@ -1,6 +1,7 @@
 package uringnet_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ourio-go/ourio/uringnet"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,6 +23,7 @@ type tcpConn interface {
 	SetNoDelay(bool) error
 	SetKeepAlive(bool) error
 	SetKeepAlivePeriod(time.Duration) error
+	SetKeepAliveConfig(net.KeepAliveConfig) error
 	SetLinger(int) error
 	SetReadBuffer(int) error
 	SetWriteBuffer(int) error
@@ -83,6 +86,13 @@ func TestSockoptsMatchNet(t *testing.T) {
 		{"SetKeepAlivePeriod(1500ms)", func(c tcpConn) error { return c.SetKeepAlivePeriod(1500 * time.Millisecond) }},
 		{"SetKeepAlivePeriod(0)", func(c tcpConn) error { return c.SetKeepAlivePeriod(0) }},
 		{"SetKeepAlivePeriod(-1)", func(c tcpConn) error { return c.SetKeepAlivePeriod(-1) }},
+		{"SetKeepAliveConfig(3s,4s,5)", func(c tcpConn) error {
+			return c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: 3 * time.Second, Interval: 4 * time.Second, Count: 5})
+		}},
+		{"SetKeepAliveConfig(-1,0,-1)", func(c tcpConn) error {
+			return c.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: -1, Count: -1})
+		}},
+		{"SetKeepAliveConfig(off)", func(c tcpConn) error { return c.SetKeepAliveConfig(net.KeepAliveConfig{}) }},
 		{"SetLinger(5)", func(c tcpConn) error { return c.SetLinger(5) }},
 		{"SetLinger(-1)", func(c tcpConn) error { return c.SetLinger(-1) }},
 		{"SetLinger(0)", func(c tcpConn) error { return c.SetLinger(0) }},
@@ -238,4 +248,45 @@ func TestSyscallConnReadWrite(t *testing.T) {
 		})
 		checkTimeout(t, "raw Read", err)
 	})
+}
+
+// TestKeepAliveConfigDialListen sets keep-alive through Dialer and
+// ListenConfig on both packages and compares what the sockets carry.
+func TestKeepAliveConfigDialListen(t *testing.T) {
+	cfg := net.KeepAliveConfig{Enable: true, Idle: 2 * time.Second, Interval: 3 * time.Second, Count: 4}
+	type result struct{ dialed, accepted string }
+	run := func(listen func() (net.Listener, error), dial func(addr string) (net.Conn, error)) result {
+		ln, err := listen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		c, err := dial(ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		return result{sockopts(t, c), sockopts(t, s)}
+	}
+	std := run(func() (net.Listener, error) {
+		return (&net.ListenConfig{KeepAliveConfig: cfg}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	}, func(addr string) (net.Conn, error) {
+		return (&net.Dialer{KeepAliveConfig: cfg}).Dial("tcp", addr)
+	})
+	ring := run(func() (net.Listener, error) {
+		return (&uringnet.ListenConfig{KeepAliveConfig: cfg, NoFallback: true}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	}, func(addr string) (net.Conn, error) {
+		return (&uringnet.Dialer{KeepAliveConfig: cfg, NoFallback: true}).Dial("tcp", addr)
+	})
+	if std != ring {
+		t.Errorf("keep-alive options differ\n net:      %+v\n uringnet: %+v", std, ring)
+	}
+	if !strings.Contains(ring.dialed, "keepidle=2 keepintvl=3 keepcnt=4") {
+		t.Errorf("dialed socket: %s", ring.dialed)
+	}
 }
