@@ -29,6 +29,10 @@ type Dialer struct {
 	// Control, if not nil, is called after the socket is created and before
 	// it connects.
 	Control func(network, address string, c syscall.RawConn) error
+	// FallbackDelay is how long the addresses of the first family get
+	// before those of the other family race them (Happy Eyeballs, RFC
+	// 6555), as in net.Dialer: zero means 300ms, negative disables it.
+	FallbackDelay time.Duration
 	// Resolver looks up host names; nil means net.DefaultResolver.
 	Resolver *net.Resolver
 	// NoFallback makes Dial fail when io_uring is unavailable instead of
@@ -56,7 +60,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		if d.NoFallback {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 		}
-		std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig, Control: d.Control, Resolver: d.Resolver}
+		std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig, FallbackDelay: d.FallbackDelay, Control: d.Control, Resolver: d.Resolver}
 		return std.DialContext(ctx, network, address)
 	}
 	if d.Timeout > 0 {
@@ -128,8 +132,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 			lip, _ = netip.AddrFromSlice(la.IP)
 		}
 	}
-	var first error
-	tried := false
+	var targets []netip.Addr
 	for _, ip := range ips {
 		if network == "tcp4" && !ip.Unmap().Is4() || network == "tcp6" && ip.Is4() {
 			continue
@@ -137,30 +140,156 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		if lip.IsValid() && !lip.IsUnspecified() && !ip.IsUnspecified() && lip.Unmap().Is4() != ip.Unmap().Is4() {
 			continue
 		}
-		tried = true
-		family, sa := tcpSockaddr(network, ip, port)
-		raddr := net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip.Unmap(), uint16(port)))
-		if host == "" {
-			raddr = &net.TCPAddr{Port: port}
+		targets = append(targets, ip)
+	}
+	if len(targets) == 0 {
+		if lip.IsValid() && len(ips) > 0 {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "no suitable address found", Addr: d.LocalAddr.String()}}
 		}
-		c, err := d.dialOne(ctx, e, network, family, sa, raddr)
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "no suitable address found", Addr: host}}
+	}
+	t := dialTargets{d: d, e: e, network: network, port: port, anyHost: host == ""}
+	primaries, fallbacks := targets, []netip.Addr(nil)
+	if network == "tcp" && d.FallbackDelay >= 0 {
+		primaries, fallbacks = partitionByFamily(targets)
+	}
+	if len(fallbacks) == 0 {
+		return t.serial(ctx, primaries)
+	}
+	return t.parallel(ctx, primaries, fallbacks)
+}
+
+// dialTargets is one dial's resolved addresses and what connecting them
+// needs.
+type dialTargets struct {
+	d       *Dialer
+	e       *engine
+	network string
+	port    int
+	anyHost bool // the address named no host: report it as :port
+}
+
+// partitionByFamily splits addrs into those of the first address's family
+// and the rest, keeping their order, as package net does for Happy Eyeballs.
+func partitionByFamily(addrs []netip.Addr) (primaries, fallbacks []netip.Addr) {
+	first := addrs[0].Unmap().Is4()
+	for _, a := range addrs {
+		if a.Unmap().Is4() == first {
+			primaries = append(primaries, a)
+		} else {
+			fallbacks = append(fallbacks, a)
+		}
+	}
+	return primaries, fallbacks
+}
+
+// serial tries addrs in order, giving each a share of the time left as
+// package net does, and returns the first connection or the first error.
+func (t *dialTargets) serial(ctx context.Context, addrs []netip.Addr) (net.Conn, error) {
+	var first error
+	for i, ip := range addrs {
+		if err := ctx.Err(); err != nil && first != nil {
+			break
+		}
+		dctx, cancel := ctx, context.CancelFunc(func() {})
+		if deadline, ok := ctx.Deadline(); ok && len(addrs)-i > 1 {
+			if pd := partialDeadline(time.Now(), deadline, len(addrs)-i); pd.Before(deadline) {
+				dctx, cancel = context.WithDeadline(ctx, pd)
+			}
+		}
+		family, sa := tcpSockaddr(t.network, ip, t.port)
+		raddr := net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip.Unmap(), uint16(t.port)))
+		if t.anyHost {
+			raddr = &net.TCPAddr{Port: t.port}
+		}
+		c, err := t.d.dialOne(dctx, t.e, t.network, family, sa, raddr)
+		cancel()
 		if err == nil {
 			return c, nil
 		}
 		if first == nil {
 			first = err
 		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if first == nil && !tried && lip.IsValid() {
-		first = &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "no suitable address found", Addr: d.LocalAddr.String()}}
-	}
-	if first == nil {
-		first = &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "no suitable address found", Addr: host}}
 	}
 	return nil, first
+}
+
+// partialDeadline is package net's: the deadline for one of addrsRemaining
+// addresses, an equal share of the time left but at least two seconds.
+func partialDeadline(now, deadline time.Time, addrsRemaining int) time.Time {
+	timeRemaining := deadline.Sub(now)
+	if timeRemaining <= 0 {
+		return deadline
+	}
+	each := timeRemaining / time.Duration(addrsRemaining)
+	const saneMinimum = 2 * time.Second
+	if each < saneMinimum {
+		each = min(saneMinimum, timeRemaining)
+	}
+	return now.Add(each)
+}
+
+// parallel races the primaries against the fallbacks, which start after
+// the Dialer's FallbackDelay (300ms by default) or as soon as every primary
+// has failed, as package net's Happy Eyeballs does. The first connection
+// wins; a later one is closed.
+func (t *dialTargets) parallel(ctx context.Context, primaries, fallbacks []netip.Addr) (net.Conn, error) {
+	type result struct {
+		c       net.Conn
+		err     error
+		primary bool
+	}
+	results := make(chan result)
+	returned := make(chan struct{})
+	defer close(returned)
+	race := func(ctx context.Context, addrs []netip.Addr, primary bool) {
+		c, err := t.serial(ctx, addrs)
+		select {
+		case results <- result{c, err, primary}:
+		case <-returned:
+			if c != nil {
+				c.Close()
+			}
+		}
+	}
+	primaryCtx, cancelPrimary := context.WithCancel(ctx)
+	defer cancelPrimary()
+	go race(primaryCtx, primaries, true)
+
+	delay := t.d.FallbackDelay
+	if delay == 0 {
+		delay = 300 * time.Millisecond
+	}
+	fallbackTimer := time.NewTimer(delay)
+	defer fallbackTimer.Stop()
+	var primaryErr error
+	primaryDone, fallbackDone, fallbackStarted := false, false, false
+	for {
+		select {
+		case <-fallbackTimer.C:
+			if !fallbackStarted {
+				fallbackStarted = true
+				fallbackCtx, cancelFallback := context.WithCancel(ctx)
+				defer cancelFallback()
+				go race(fallbackCtx, fallbacks, false)
+			}
+		case res := <-results:
+			if res.err == nil {
+				return res.c, nil
+			}
+			if res.primary {
+				primaryDone, primaryErr = true, res.err
+				if !fallbackStarted {
+					fallbackTimer.Reset(0) // no reason to wait any longer
+				}
+			} else {
+				fallbackDone = true
+			}
+			if primaryDone && fallbackDone {
+				return nil, primaryErr
+			}
+		}
+	}
 }
 
 // dialOne connects one socket to sa with an io_uring connect that ctx can

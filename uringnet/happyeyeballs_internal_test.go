@@ -1,0 +1,114 @@
+package uringnet
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// stalledListener listens on [::1] with a full accept queue, so a further
+// connect to it hangs; it returns the port.
+func stalledListener(t *testing.T) int {
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Close(fd) })
+	require.NoError(t, unix.Bind(fd, &unix.SockaddrInet6{Addr: netip.IPv6Loopback().As16()}))
+	require.NoError(t, unix.Listen(fd, 0))
+	sa, err := unix.Getsockname(fd)
+	require.NoError(t, err)
+	port := sa.(*unix.SockaddrInet6).Port
+	// Fill the queue: connects that complete are never accepted.
+	for i := 0; i < 4; i++ {
+		c, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+		require.NoError(t, err)
+		t.Cleanup(func() { unix.Close(c) })
+		unix.Connect(c, &unix.SockaddrInet6{Port: port, Addr: netip.IPv6Loopback().As16()})
+	}
+	time.Sleep(50 * time.Millisecond)
+	return port
+}
+
+func happyTargets(t *testing.T, d *Dialer, port int) *dialTargets {
+	e, err := defaultEngine()
+	require.NoError(t, err)
+	return &dialTargets{d: d, e: e, network: "tcp", port: port}
+}
+
+// TestHappyEyeballsFallbackWins: the IPv6 primary hangs, so the IPv4
+// fallback starts after FallbackDelay and wins.
+func TestHappyEyeballsFallbackWins(t *testing.T) {
+	port := stalledListener(t)
+	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	const delay = 100 * time.Millisecond
+	tg := happyTargets(t, &Dialer{FallbackDelay: delay}, port)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	c, err := tg.parallel(ctx, []netip.Addr{netip.IPv6Loopback()}, []netip.Addr{netip.MustParseAddr("127.0.0.1")})
+	require.NoError(t, err)
+	defer c.Close()
+	require.GreaterOrEqual(t, time.Since(start), delay)
+	require.Equal(t, "127.0.0.1", c.RemoteAddr().(*net.TCPAddr).IP.String())
+}
+
+// TestHappyEyeballsPrimaryRefused: a refused primary starts the fallback at
+// once, without waiting out FallbackDelay.
+func TestHappyEyeballsPrimaryRefused(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	tg := happyTargets(t, &Dialer{FallbackDelay: 5 * time.Second}, port)
+	start := time.Now()
+	c, err := tg.parallel(context.Background(), []netip.Addr{netip.IPv6Loopback()}, []netip.Addr{netip.MustParseAddr("127.0.0.1")})
+	require.NoError(t, err)
+	defer c.Close()
+	require.Less(t, time.Since(start), time.Second)
+}
+
+// TestHappyEyeballsBothFail returns the primary's error, as net does.
+func TestHappyEyeballsBothFail(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens on either family now
+	tg := happyTargets(t, &Dialer{}, port)
+	_, err = tg.parallel(context.Background(), []netip.Addr{netip.IPv6Loopback()}, []netip.Addr{netip.MustParseAddr("127.0.0.1")})
+	var oe *net.OpError
+	require.ErrorAs(t, err, &oe)
+	require.ErrorIs(t, err, unix.ECONNREFUSED)
+	require.Equal(t, "::1", oe.Addr.(*net.TCPAddr).IP.String())
+}
+
+func TestPartitionByFamily(t *testing.T) {
+	a := []netip.Addr{netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::2"), netip.MustParseAddr("::ffff:10.0.0.1")}
+	p, f := partitionByFamily(a)
+	require.Equal(t, []netip.Addr{a[0], a[2]}, p)
+	require.Equal(t, []netip.Addr{a[1], a[3]}, f)
+}
