@@ -45,7 +45,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	s := &c.fd.rd
 	s.mu.Lock()
-	res, err := c.fd.do(s, kindRecv, b, nil)
+	res, err := c.fd.do(s, kindRecv, args{buf: b})
 	s.mu.Unlock()
 	switch {
 	case err != nil:
@@ -73,7 +73,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		if len(chunk) > maxRW {
 			chunk = chunk[:maxRW]
 		}
-		res, err := c.fd.do(s, kindSend, chunk, nil)
+		res, err := c.fd.do(s, kindSend, args{buf: chunk})
 		if err != nil {
 			return n, c.opErr("write", err)
 		}
@@ -299,7 +299,7 @@ func (r rawConn) wait(s *side, kind int, f func(fd uintptr) bool) error {
 		if done {
 			return nil
 		}
-		res, err := r.fd.do(s, kind, nil, nil)
+		res, err := r.fd.do(s, kind, args{})
 		if err != nil {
 			return err
 		}

@@ -324,7 +324,7 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 	stop := context.AfterFunc(ctx, func() { nfd.wr.setDeadline(time.Unix(0, 1)) })
 	s := &nfd.wr
 	s.mu.Lock()
-	res, err := nfd.do(s, kindConnect, nil, sa)
+	res, err := nfd.do(s, kindConnect, args{sa: sa})
 	s.mu.Unlock()
 	if !stop() && err == nil && res >= 0 {
 		// ctx ended just as the connect succeeded and has poisoned the

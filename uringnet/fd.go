@@ -56,7 +56,19 @@ const (
 	kindConnect
 	kindPollIn
 	kindPollOut
+	kindSplice
 )
+
+// args are an operation's operands; which ones count depends on its kind.
+type args struct {
+	buf []byte
+	sa  unix.Sockaddr
+	// A splice moves n bytes from in (at off, or its position if off is
+	// -1) to out.
+	in, out int
+	off     int64
+	n       int
+}
 
 // cancel cancels the operation in flight on s, if any.
 func (f *netFD) cancel(s *side) {
@@ -72,7 +84,7 @@ func (f *netFD) cancel(s *side) {
 // os.ErrDeadlineExceeded. A receive or send cancelled by a deadline that
 // has since been moved is resubmitted; a cancelled connect is reported as
 // ECANCELED for the dialer to explain.
-func (f *netFD) do(s *side, kind int, buf []byte, sa unix.Sockaddr) (int32, error) {
+func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 	for {
 		if f.closed.Load() {
 			return 0, net.ErrClosed
@@ -91,17 +103,19 @@ func (f *netFD) do(s *side, kind int, buf []byte, sa unix.Sockaddr) (int32, erro
 		var err error
 		switch kind {
 		case kindRecv:
-			h, err = e.ring.Recv(f.fd, buf, 0, ctx)
+			h, err = e.ring.Recv(f.fd, a.buf, 0, ctx)
 		case kindSend:
-			h, err = e.ring.Send(f.fd, buf, unix.MSG_NOSIGNAL, ctx)
+			h, err = e.ring.Send(f.fd, a.buf, unix.MSG_NOSIGNAL, ctx)
 		case kindAccept:
 			h, err = e.ring.Accept(f.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, ctx)
 		case kindConnect:
-			h, err = e.ring.Connect(f.fd, sa, ctx)
+			h, err = e.ring.Connect(f.fd, a.sa, ctx)
 		case kindPollIn:
 			h, err = e.ring.Poll(f.fd, unix.POLLIN, ctx)
 		case kindPollOut:
 			h, err = e.ring.Poll(f.fd, unix.POLLOUT, ctx)
+		case kindSplice:
+			h, err = e.ring.Splice(a.in, a.off, a.out, -1, a.n, unix.SPLICE_F_MOVE, ctx)
 		}
 		if err != nil {
 			e.mu.Unlock()

@@ -1,0 +1,128 @@
+package uringnet
+
+import (
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// ReadFrom implements io.ReaderFrom, which io.Copy and net/http's file
+// serving use. From a regular *os.File, or an io.LimitedReader around one,
+// the bytes go file → pipe → socket as io_uring splice operations and never
+// enter user memory, as package net does with sendfile; the file's offset
+// ends just past the bytes sent. Any other reader is copied through a
+// buffer.
+func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
+	lr, _ := r.(*io.LimitedReader)
+	src, limit := r, int64(-1)
+	if lr != nil {
+		src, limit = lr.R, lr.N
+		if limit <= 0 {
+			return 0, nil
+		}
+	}
+	f, ok := src.(*os.File)
+	if !ok {
+		return io.Copy(writerOnly{c}, r)
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return io.Copy(writerOnly{c}, r)
+	}
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return io.Copy(writerOnly{c}, r)
+	}
+	remain := fi.Size() - off
+	if limit >= 0 && limit < remain {
+		remain = limit
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return io.Copy(writerOnly{c}, r)
+	}
+	var n int64
+	var serr error
+	cerr := rc.Control(func(fd uintptr) { n, serr = c.spliceFrom(int(fd), off, remain) })
+	if _, err := f.Seek(off+n, io.SeekStart); err != nil && serr == nil {
+		serr = err
+	}
+	if lr != nil {
+		lr.N -= n
+	}
+	if serr == nil {
+		serr = cerr
+	}
+	if serr != nil {
+		return n, c.opErr("readfrom", serr)
+	}
+	return n, nil
+}
+
+// writerOnly hides ReadFrom so io.Copy does not call it again.
+type writerOnly struct{ io.Writer }
+
+// spliceChunk is how much one pass moves through the pipe; the pipe is
+// grown to hold it where the system allows.
+const spliceChunk = 1 << 20
+
+// spliceFrom moves up to remain bytes from fd at off to the socket through a
+// pipe, and returns how many reached the socket.
+func (c *Conn) spliceFrom(fd int, off, remain int64) (int64, error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return 0, os.NewSyscallError("pipe2", err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	chunk := 64 << 10
+	if size, err := unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, spliceChunk); err == nil {
+		chunk = size
+	}
+	s := &c.fd.wr
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sent int64
+	for remain > 0 {
+		want := int(min(remain, int64(chunk)))
+		res, err := c.fd.do(s, kindSplice, args{in: fd, off: off + sent, out: p[1], n: want})
+		if err != nil {
+			return sent, err
+		}
+		if res < 0 {
+			return sent, os.NewSyscallError("splice", unix.Errno(-res))
+		}
+		if res == 0 {
+			break // the file ended early
+		}
+		inPipe := int(res)
+		for inPipe > 0 {
+			res, err := c.fd.do(s, kindSplice, args{in: p[0], off: -1, out: c.fd.fd, n: inPipe})
+			if err != nil {
+				return sent, err
+			}
+			if res == -int32(unix.EAGAIN) {
+				// The socket is non-blocking and its buffer is full: wait
+				// for room on the ring, then splice again.
+				if res, err = c.fd.do(s, kindPollOut, args{}); err != nil {
+					return sent, err
+				}
+				if res < 0 {
+					return sent, os.NewSyscallError("poll", unix.Errno(-res))
+				}
+				continue
+			}
+			if res < 0 {
+				return sent, os.NewSyscallError("splice", unix.Errno(-res))
+			}
+			if res == 0 {
+				return sent, io.ErrUnexpectedEOF
+			}
+			inPipe -= int(res)
+			sent += int64(res)
+			remain -= int64(res)
+		}
+	}
+	return sent, nil
+}
