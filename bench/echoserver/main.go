@@ -1,0 +1,56 @@
+// Command echoserver is the TCP echo server that go run ./bench starts as a
+// separate process, so its CPU time is measured apart from the load
+// generator. -impl picks the transport:
+//
+//	net       package net, a goroutine per connection
+//	uringnet  the same code on a uringnet listener
+//	callback  core's callback API on one ring, no goroutine per connection
+//
+// Once listening it prints "listening on ADDR" on stdout, then serves until
+// killed.
+//
+//	go run ./bench/echoserver -impl callback -addr 127.0.0.1:7007
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+
+	"github.com/ourio-go/ourio/internal/echoserver"
+	"github.com/ourio-go/ourio/uringnet"
+)
+
+func main() {
+	impl := flag.String("impl", "net", "net, uringnet or callback")
+	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks one)")
+	bufSize := flag.Int("buf", 4096, "read buffer size per connection")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("echoserver: ")
+
+	var ln net.Listener
+	var err error
+	switch *impl {
+	case "net":
+		ln, err = net.Listen("tcp", *addr)
+	case "uringnet":
+		ln, err = (&uringnet.ListenConfig{NoFallback: true}).Listen(context.Background(), "tcp", *addr)
+	case "callback":
+		fd, bound, err := echoserver.ListenFd(*addr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("listening on %s\n", bound)
+		log.Fatal(echoserver.Callback(fd, -1, *bufSize))
+	default:
+		log.Fatalf("unknown -impl %q (want net, uringnet or callback)", *impl)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("listening on %s\n", ln.Addr())
+	log.Fatal(echoserver.Goroutines(ln, *bufSize))
+}

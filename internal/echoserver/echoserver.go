@@ -1,0 +1,193 @@
+// Package echoserver holds the TCP echo servers the side-by-side benchmark
+// (go run ./bench) runs as separate processes: a goroutine-per-connection
+// server on any net.Listener, so package net and uringnet run the same code,
+// and a server written directly on core's callback API with one ring and no
+// goroutine per connection.
+package echoserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/ourio-go/ourio/core"
+	"golang.org/x/sys/unix"
+)
+
+// Goroutines echoes every connection ln accepts on a goroutine of its own,
+// reading up to bufSize bytes at a time and writing them back, until ln is
+// closed; it returns Accept's error. Connections end when their peer closes.
+func Goroutines(ln net.Listener, bufSize int) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer c.Close()
+			buf := make([]byte, bufSize)
+			for {
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				if _, err := c.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// ListenFd opens a listening TCP socket on addr ("127.0.0.1:0" picks a port)
+// for the callback server and returns its descriptor and bound address.
+func ListenFd(addr string) (int, netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	family, sa := unix.AF_INET6, unix.Sockaddr(&unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()})
+	if ap.Addr().Is4() {
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, netip.AddrPort{}, err
+	}
+	fail := func(err error) (int, netip.AddrPort, error) {
+		unix.Close(fd)
+		return -1, netip.AddrPort{}, err
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail(err)
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail(err)
+	}
+	if err := unix.Listen(fd, 1024); err != nil {
+		return fail(err)
+	}
+	bound, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail(err)
+	}
+	switch b := bound.(type) {
+	case *unix.SockaddrInet4:
+		return fd, netip.AddrPortFrom(netip.AddrFrom4(b.Addr), uint16(b.Port)), nil
+	case *unix.SockaddrInet6:
+		return fd, netip.AddrPortFrom(netip.AddrFrom16(b.Addr), uint16(b.Port)), nil
+	}
+	return fail(fmt.Errorf("echoserver: unexpected socket address %T", bound))
+}
+
+// Messages tell the one callback which step completed.
+const (
+	msgAccept uint16 = iota
+	msgRecv
+	msgSend
+	msgClose
+	msgStop
+)
+
+type conn struct {
+	fd   int
+	buf  []byte
+	sent int // bytes of the current message already echoed
+	n    int // size of the current message
+}
+
+type callbackServer struct {
+	listener int
+	bufSize  int
+	conns    map[*conn]struct{}
+}
+
+var errStop = errors.New("stop")
+
+// Callback runs an echo server on one ring over the listening socket
+// listener: a multishot accept, then a receive/send cycle per connection
+// through one callback, with no goroutine per connection. It returns nil
+// once stopFd (an eventfd, say) becomes readable, after closing the ring and
+// every connection; stopFd -1 means never. The listener stays open.
+func Callback(listener, stopFd, bufSize int) error {
+	ring, err := core.New(core.Options{Entries: 512})
+	if err != nil {
+		return err
+	}
+	s := &callbackServer{listener: listener, bufSize: bufSize, conns: map[*conn]struct{}{}}
+	defer func() {
+		ring.Close() // cancels what is in flight and waits for the kernel
+		for c := range s.conns {
+			unix.Close(c.fd)
+		}
+	}()
+	if stopFd >= 0 {
+		if _, err := ring.Poll(stopFd, unix.POLLIN, core.Ctx{Callback: s.callback, Msg: msgStop}); err != nil {
+			return err
+		}
+	}
+	if _, err := ring.AcceptMultishot(listener, unix.SOCK_CLOEXEC, core.Ctx{Callback: s.callback, Msg: msgAccept}); err != nil {
+		return err
+	}
+	for {
+		if err := ring.Run(core.Once); err != nil {
+			if errors.Is(err, errStop) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func (s *callbackServer) callback(rt core.Runtime, t *core.Task) error {
+	switch t.Msg {
+	case msgAccept:
+		if err := t.Err(); err != nil {
+			return fmt.Errorf("accept: %w", err)
+		}
+		c := &conn{fd: t.Fd(), buf: make([]byte, s.bufSize)}
+		s.conns[c] = struct{}{}
+		if !t.More() { // the kernel ended the multishot accept: rearm it
+			if _, err := rt.AcceptMultishot(s.listener, unix.SOCK_CLOEXEC, core.Ctx{Callback: s.callback, Msg: msgAccept}); err != nil {
+				return err
+			}
+		}
+		return s.recv(rt, c)
+	case msgRecv:
+		c := core.UserdataAs[*conn](t)
+		if t.Err() != nil || t.N() == 0 { // error or end of stream
+			return s.close(rt, c)
+		}
+		c.n, c.sent = t.N(), 0
+		return s.send(rt, c)
+	case msgSend:
+		c := core.UserdataAs[*conn](t)
+		if t.Err() != nil {
+			return s.close(rt, c)
+		}
+		if c.sent += t.N(); c.sent < c.n {
+			return s.send(rt, c) // short send: echo the rest
+		}
+		return s.recv(rt, c)
+	case msgStop:
+		return errStop
+	}
+	return nil
+}
+
+func (s *callbackServer) recv(rt core.Runtime, c *conn) error {
+	_, err := rt.Recv(c.fd, c.buf, 0, core.Ctx{Callback: s.callback, Userdata: c, Msg: msgRecv})
+	return err
+}
+
+func (s *callbackServer) send(rt core.Runtime, c *conn) error {
+	_, err := rt.Send(c.fd, c.buf[c.sent:c.n], unix.MSG_NOSIGNAL, core.Ctx{Callback: s.callback, Userdata: c, Msg: msgSend})
+	return err
+}
+
+func (s *callbackServer) close(rt core.Runtime, c *conn) error {
+	delete(s.conns, c)
+	_, err := rt.CloseFd(c.fd, core.Ctx{Callback: s.callback, Msg: msgClose})
+	return err
+}
