@@ -3,6 +3,7 @@ package core
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -288,7 +289,7 @@ func (r *Ring) drainForClose() error {
 		return ErrWrongThread // before anything is queued that the owner would submit
 	}
 	r.dropQueued()
-	for r.active > 0 {
+	for round := 0; r.active > 0; round++ {
 		s, err := r.getSQE()
 		if err != nil {
 			return err
@@ -298,12 +299,32 @@ func (r *Ring) drainForClose() error {
 		t.kind = kindQuiet
 		s.opcode = opAsyncCancel
 		s.opFlags = cancelAny | cancelAll
-		if err := r.submitAndWait(1); err != nil {
-			return err
+		// Something ignored the last cancel (an operation already running
+		// in a kernel worker finishes on its own): from the second round
+		// on, wait a millisecond before cancelling again rather than spin
+		// on the cancel's own completion. The tick is queued after the
+		// cancel, so the cancel does not hit it.
+		var tick Handle
+		if round > 0 {
+			if s, err = r.getSQE(); err != nil {
+				return err
+			}
+			tt := r.alloc()
+			r.launch(tt, s, OpTimer, Ctx{})
+			tt.kind = kindQuiet
+			tt.ts.set(time.Millisecond)
+			s.opcode = opTimeout
+			s.addr = tt.ts.ptr()
+			s.len = 1
+			tick = tt.Handle()
 		}
 		for {
-			n := r.reapSilently()
-			if n == 0 || r.active == 0 {
+			if err := r.submitAndWait(1); err != nil {
+				return err
+			}
+			for r.reapSilently() > 0 && r.active > 0 {
+			}
+			if r.active == 0 || !tick.Live() {
 				break
 			}
 		}
