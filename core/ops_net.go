@@ -39,6 +39,7 @@ func (r *Ring) AcceptMultishot(fd int, flags int, ctx Ctx) (Handle, error) {
 	if err != nil {
 		return Handle{}, err
 	}
+	t.sa = unix.RawSockaddrAny{} // no peer is reported: do not show a previous use's
 	s.opcode = opAccept
 	s.fd = int32(fd)
 	s.opFlags = uint32(flags)

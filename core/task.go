@@ -140,11 +140,18 @@ func (t *Task) More() bool { return t.Result.Flags&cqeFMore != 0 }
 // Handle returns the handle of the task's current use.
 func (t *Task) Handle() Handle { return Handle{task: t, gen: t.gen} }
 
-// Statx returns the result of a Statx operation, valid inside the callback.
-func (t *Task) Statx() *unix.Statx_t { return t.statx }
+// Statx returns the result of a Statx operation, valid inside the callback,
+// or nil for any other operation.
+func (t *Task) Statx() *unix.Statx_t {
+	if t.Result.Op != OpStatx {
+		return nil
+	}
+	return t.statx
+}
 
 // RemoteSockaddr returns the peer address an Accept filled in, as the kernel
-// wrote it, valid inside the callback.
+// wrote it, valid inside the callback. AcceptMultishot reports no peer: it
+// is zero there.
 func (t *Task) RemoteSockaddr() *unix.RawSockaddrAny { return &t.sa }
 
 // TakeBuffer keeps the provided buffer in Result.Buf out of the buffer ring
