@@ -32,7 +32,12 @@ type Options struct {
 // A Ring is not safe for concurrent use: one goroutine at a time submits work
 // and runs it, and callbacks run on the goroutine that calls Run. With
 // Options.SingleIssuer that goroutine must also stay on one OS thread. To
-// hand work to a ring owned by another goroutine, use MsgRing.
+// hand work to a ring owned by another goroutine, use MsgRing, or Post from
+// any goroutine.
+//
+// Always Close a Ring: one that is merely dropped keeps its kernel resources,
+// and operations still in flight would write into memory the garbage
+// collector has freed.
 type Ring struct {
 	fd         int
 	setupFlags uint32
