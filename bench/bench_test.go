@@ -140,12 +140,20 @@ func TestSpreadAndNum(t *testing.T) {
 	if s := spreadOf([]float64{4, 1, 2, 3}); s != (spread{2.5, 1, 4}) {
 		t.Errorf("even: %+v", s)
 	}
-	for v, want := range map[float64]string{1.234: "1.23", 12.34: "12.3", 123.4: "123", 12345: "12.3k", 1234567: "1.23M"} {
+	for v, want := range map[float64]string{1.234: "1.23", 12.34: "12.3", 123.4: "123", 12345: "12345"} {
 		if got := num(v); got != want {
 			t.Errorf("num(%v) = %q, want %q", v, got, want)
 		}
 	}
-	if got := (spread{5, 5, 5}).String(); got != "5.00" {
+	for v, want := range map[float64]string{123.4: "123", 12345: "12.3k", 1234567: "1.23M"} {
+		if got := rate(v); got != want {
+			t.Errorf("rate(%v) = %q, want %q", v, got, want)
+		}
+	}
+	if got := (spread{5, 5, 5}).format(num); got != "5.00" {
+		t.Errorf("single-valued spread = %q", got)
+	}
+	if got := (spread{2, 1, 3}).format(num); got != "2.00 (1.00..3.00)" {
 		t.Errorf("single-valued spread = %q", got)
 	}
 	if got := (workload{4096, 1}).String(); got != "4 KiB × 1 conn" {

@@ -162,7 +162,7 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 					res.Runs = append(res.Runs, runRecord{Round: round, Server: srv, Size: size, Conns: conns, sample: s})
 					fmt.Fprintf(progress, "[%*d/%d] round %d/%d  %-18s %-9s %9s msgs/s  p50 %6s µs  p99 %6s µs  server %5s µs/msg  gen %5s µs/msg\n",
 						len(strconv.Itoa(total)), n, total, round, cfg.rounds, workload{size, conns}, srv,
-						num(s.MsgsPerSec), num(s.P50us), num(s.P99us), num(s.ServerCPU), num(s.GenCPU))
+						rate(s.MsgsPerSec), num(s.P50us), num(s.P99us), num(s.ServerCPU), num(s.GenCPU))
 				}
 			}
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -61,20 +62,29 @@ func (w workload) String() string {
 // The figures the table summarises, in column order; the first four are
 // also given as a ratio to the baseline server.
 var figures = []struct {
-	name  string
-	value func(sample) float64
-	ratio bool
+	name   string
+	value  func(sample) float64
+	format func(float64) string
+	ratio  bool
 }{
-	{"msgs/s", func(s sample) float64 { return s.MsgsPerSec }, true},
-	{"p50 µs", func(s sample) float64 { return s.P50us }, true},
-	{"p99 µs", func(s sample) float64 { return s.P99us }, true},
-	{"server CPU µs/msg", func(s sample) float64 { return s.ServerCPU }, true},
-	{"gen CPU µs/msg", func(s sample) float64 { return s.GenCPU }, false},
-	{"gen cores", func(s sample) float64 { return s.GenCPU * s.MsgsPerSec / 1e6 }, false},
+	{"msgs/s", func(s sample) float64 { return s.MsgsPerSec }, rate, true},
+	{"p50 µs", func(s sample) float64 { return s.P50us }, num, true},
+	{"p99 µs", func(s sample) float64 { return s.P99us }, num, true},
+	{"server CPU µs/msg", func(s sample) float64 { return s.ServerCPU }, num, true},
+	{"gen CPU µs/msg", func(s sample) float64 { return s.GenCPU }, num, false},
+	{"gen cores", func(s sample) float64 { return s.GenCPU * s.MsgsPerSec / 1e6 }, num, false},
 }
 
 // spread is the median and range of one figure over the rounds.
 type spread struct{ med, min, max float64 }
+
+// format gives the median and, when the rounds differ, the range.
+func (s spread) format(f func(float64) string) string {
+	if f(s.min) == f(s.max) {
+		return f(s.med)
+	}
+	return fmt.Sprintf("%s (%s..%s)", f(s.med), f(s.min), f(s.max))
+}
 
 func spreadOf(v []float64) spread {
 	if len(v) == 0 {
@@ -87,14 +97,6 @@ func spreadOf(v []float64) spread {
 		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
 	return spread{med, s[0], s[len(s)-1]}
-}
-
-// String gives the median and, when the rounds differ, the range.
-func (s spread) String() string {
-	if num(s.min) == num(s.max) {
-		return num(s.med)
-	}
-	return fmt.Sprintf("%s (%s..%s)", num(s.med), num(s.min), num(s.max))
 }
 
 // table returns the header and rows of the summary: one row per workload
@@ -127,7 +129,7 @@ func (r *results) table() (header []string, rows [][]string) {
 				row := []string{w.String(), srv}
 				for i, f := range figures {
 					s := meds[srv][i]
-					row = append(row, s.String())
+					row = append(row, s.format(f.format))
 					if f.ratio {
 						base := meds[r.Meta.Baseline][i].med
 						if base == 0 {
@@ -144,13 +146,10 @@ func (r *results) table() (header []string, rows [][]string) {
 	return header, rows
 }
 
-// num formats a figure with three or so significant digits.
+// num formats a figure with three or so significant digits, abbreviating
+// only rates (k, M): latencies and CPU times stay in whole microseconds.
 func num(v float64) string {
 	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.2fM", v/1e6)
-	case v >= 1e4:
-		return fmt.Sprintf("%.1fk", v/1e3)
 	case v >= 100:
 		return fmt.Sprintf("%.0f", v)
 	case v >= 10:
@@ -158,6 +157,17 @@ func num(v float64) string {
 	default:
 		return fmt.Sprintf("%.2f", v)
 	}
+}
+
+// rate formats a rate such as messages per second.
+func rate(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return num(v)
 }
 
 func (r *results) notes() []string {
@@ -174,7 +184,8 @@ func (r *results) notes() []string {
 // writeText prints the table for a terminal.
 func (r *results) writeText(w io.Writer) error {
 	header, rows := r.table()
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for i, row := range rows {
 		if i > 0 && row[0] != rows[i-1][0] {
@@ -184,6 +195,9 @@ func (r *results) writeText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for line := range strings.Lines(buf.String()) {
+		fmt.Fprintln(w, strings.TrimRight(line, " \n"))
 	}
 	fmt.Fprintln(w)
 	for _, n := range r.notes() {
