@@ -69,28 +69,14 @@ func (r *Ring) post(task *Task) (int32, error) {
 	if r.inboxClosed {
 		return 0, ErrClosed
 	}
-	var slot int32
-	if n := len(r.inboxFree); n > 0 {
-		slot = r.inboxFree[n-1]
-		r.inboxFree = r.inboxFree[:n-1]
-		r.inbox[slot] = task
-	} else {
-		slot = int32(len(r.inbox))
-		r.inbox = append(r.inbox, task)
-	}
-	return slot, nil
+	return r.inbox.put(task), nil
 }
 
 // take removes the task parked in slot, or returns nil.
 func (r *Ring) take(slot int32) *Task {
 	r.inboxMu.Lock()
 	defer r.inboxMu.Unlock()
-	if slot < 0 || int(slot) >= len(r.inbox) || r.inbox[slot] == nil {
-		return nil
-	}
-	t := r.inbox[slot]
-	r.inbox[slot] = nil
-	r.inboxFree = append(r.inboxFree, slot)
+	t, _ := r.inbox.take(slot)
 	return t
 }
 
@@ -123,9 +109,8 @@ func (r *Ring) msgFailed(t *Task) {
 // dropInbox returns undelivered tasks to their owners when the ring closes.
 func (r *Ring) dropInbox() {
 	r.inboxMu.Lock()
-	inbox := r.inbox
-	r.inbox, r.inboxFree = nil, nil
-	r.posted, r.postFree = nil, nil
+	inbox := r.inbox.drain()
+	r.posted.drain()
 	r.inboxClosed = true
 	r.inboxMu.Unlock()
 	for _, t := range inbox {

@@ -29,19 +29,10 @@ func (r *Ring) Post(ctx Ctx) error {
 	if r.inboxClosed {
 		return ErrClosed
 	}
-	var slot int32
-	if n := len(r.postFree); n > 0 {
-		slot = r.postFree[n-1]
-		r.postFree = r.postFree[:n-1]
-		r.posted[slot] = ctx
-	} else {
-		slot = int32(len(r.posted))
-		r.posted = append(r.posted, ctx)
-	}
+	slot := r.posted.put(ctx)
 	// The lock is held across the send so Close cannot close r.fd under it.
 	if err := sendMsg(r.fd, inboxFlag|postFlag|uint64(slot)); err != nil {
-		r.posted[slot] = Ctx{}
-		r.postFree = append(r.postFree, slot)
+		r.posted.take(slot)
 		return err
 	}
 	return nil
@@ -117,15 +108,12 @@ func (s *sharedSender) done(_ Runtime, t *Task) error {
 // pool.
 func (r *Ring) deliverPost(slot int32, res int32) error {
 	r.inboxMu.Lock()
-	if slot < 0 || int(slot) >= len(r.posted) {
-		r.inboxMu.Unlock()
+	ctx, ok := r.posted.take(slot)
+	r.inboxMu.Unlock()
+	if !ok {
 		r.stale++
 		return nil
 	}
-	ctx := r.posted[slot]
-	r.posted[slot] = Ctx{}
-	r.postFree = append(r.postFree, slot)
-	r.inboxMu.Unlock()
 	t := r.alloc()
 	t.Callback, t.Userdata, t.Msg = ctx.Callback, ctx.Userdata, ctx.Msg
 	t.Result = Result{Op: OpMessage, Res: res}

@@ -72,11 +72,9 @@ type Ring struct {
 	// The inbox holds tasks other rings sent with MsgRing until their
 	// message is reaped here.
 	inboxMu     sync.Mutex
-	inbox       []*Task
-	inboxFree   []int32
+	inbox       slots[*Task]
 	inboxClosed bool
-	posted      []Ctx // messages Post sent, by slot
-	postFree    []int32
+	posted      slots[Ctx] // messages Post sent
 
 	bufRings []*BufRing
 	evfd     int // eventfd behind PollableFd for single-issuer rings, or 0
