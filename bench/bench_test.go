@@ -25,12 +25,12 @@ func TestQuickRun(t *testing.T) {
 		t.Skip(err)
 	}
 	cfg := config{
-		servers:  []string{"net", "uringnet", "callback"},
+		servers:  []string{"net", "uringnet", "callback", "gnet", "netpoll"},
 		sizes:    []int{64},
 		conns:    []int{1, 4},
 		rounds:   1,
 		warmup:   50 * time.Millisecond,
-		duration: 200 * time.Millisecond,
+		duration: 150 * time.Millisecond,
 		bufSize:  4096,
 	}
 	// A race-built test builds the servers with -race too, so the build
@@ -51,11 +51,11 @@ func TestQuickRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}
-	if got := strings.Count(progress.String(), "msgs/s"); got != 6 {
-		t.Errorf("%d progress lines, want 6:\n%s", got, progress.String())
+	if got := strings.Count(progress.String(), "msgs/s"); got != 10 {
+		t.Errorf("%d progress lines, want 10:\n%s", got, progress.String())
 	}
-	if len(res.Runs) != 6 {
-		t.Fatalf("%d runs, want 6", len(res.Runs))
+	if len(res.Runs) != 10 {
+		t.Fatalf("%d runs, want 10", len(res.Runs))
 	}
 	for _, r := range res.Runs {
 		if r.Msgs == 0 || r.MsgsPerSec <= 0 || r.P50us <= 0 || r.P99us < r.P50us || r.ServerCPU < 0 || r.GenCPU <= 0 {
@@ -67,7 +67,7 @@ func TestQuickRun(t *testing.T) {
 	if err := res.writeText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"64 B × 1 conn", "64 B × 4 conns", "uringnet", "callback", "×net", "1.00x"} {
+	for _, want := range []string{"64 B × 1 conn", "64 B × 4 conns", "uringnet", "callback", "gnet", "netpoll", "×net", "1.00x"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, text.String())
 		}
@@ -85,15 +85,17 @@ func TestQuickRun(t *testing.T) {
 	if err := json.Unmarshal(js, &back); err != nil {
 		t.Fatal(err)
 	}
-	if len(back.Runs) != 6 || back.Runs[0].MsgsPerSec != res.Runs[0].MsgsPerSec || back.Meta.Baseline != "net" {
+	if len(back.Runs) != 10 || back.Runs[0].MsgsPerSec != res.Runs[0].MsgsPerSec || back.Meta.Baseline != "net" {
 		t.Errorf("results.json does not round-trip: %s", js)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, "results.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(md), "| 64 B × 4 conns | callback |") {
-		t.Errorf("results.md lacks the callback row:\n%s", md)
+	for _, srv := range []string{"callback", "gnet", "netpoll"} {
+		if !strings.Contains(string(md), "| 64 B × 4 conns | "+srv+" |") {
+			t.Errorf("results.md lacks the %s row:\n%s", srv, md)
+		}
 	}
 }
 
@@ -103,7 +105,7 @@ func TestConfigCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]config{
-		"server":   {servers: []string{"gnet"}, sizes: []int{64}, conns: []int{1}, rounds: 1, duration: time.Second, bufSize: 1},
+		"server":   {servers: []string{"evio"}, sizes: []int{64}, conns: []int{1}, rounds: 1, duration: time.Second, bufSize: 1},
 		"size":     {servers: []string{"net"}, sizes: []int{0}, conns: []int{1}, rounds: 1, duration: time.Second, bufSize: 1},
 		"duration": {servers: []string{"net"}, sizes: []int{64}, conns: []int{1}, rounds: 1, bufSize: 1},
 		"empty":    {sizes: []int{64}, conns: []int{1}, rounds: 1, duration: time.Second, bufSize: 1},

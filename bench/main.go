@@ -5,7 +5,8 @@
 //	go run ./bench            # 5 rounds of 3 s per server and workload
 //	go run ./bench -quick     # 2 rounds of 1 s, under a minute
 //
-// Each server (bench/echoserver with -impl net, uringnet or callback) is
+// Each server (bench/echoserver with -impl net, uringnet, callback, or the
+// event-loop peers gnet and netpoll) is
 // built into a temporary directory and run as its own process, so its CPU
 // time, read from /proc/PID/stat, is apart from the load generator's. The
 // generator is in this process: package net clients, one goroutine per
@@ -51,7 +52,7 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
 	quick := flag.Bool("quick", false, "2 rounds of 1 s after 250 ms warm-up (rounds, duration and warmup set explicitly still apply)")
-	servers := flag.String("servers", "net,uringnet,callback", "servers to compare, in order; the first is the baseline unless net is listed")
+	servers := flag.String("servers", "net,uringnet,callback,gnet,netpoll", "servers to compare, in order; the first is the baseline unless net is listed")
 	sizes := flag.String("sizes", "64,4096", "message sizes in bytes")
 	conns := flag.String("conns", "1,64", "connection counts")
 	rounds := flag.Int("rounds", 5, "rounds; each runs every server once per workload")
@@ -112,9 +113,9 @@ func (c config) check() error {
 	}
 	for _, s := range c.servers {
 		switch s {
-		case "net", "uringnet", "callback":
+		case "net", "uringnet", "callback", "gnet", "netpoll":
 		default:
-			return fmt.Errorf("unknown server %q (want net, uringnet or callback)", s)
+			return fmt.Errorf("unknown server %q (want net, uringnet, callback, gnet or netpoll)", s)
 		}
 	}
 	for _, n := range append(append([]int{c.rounds, c.bufSize}, c.sizes...), c.conns...) {

@@ -5,9 +5,14 @@
 //	net       package net, a goroutine per connection
 //	uringnet  the same code on a uringnet listener
 //	callback  core's callback API on one ring, no goroutine per connection
+//	gnet      github.com/panjf2000/gnet/v2, an epoll event loop per CPU
+//	netpoll   github.com/cloudwego/netpoll, epoll pollers and a goroutine pool
+//
+// gnet and netpoll are the event-loop peers the benchmark compares Ourio
+// against; only this command imports them.
 //
 // Once listening it prints "listening on ADDR" on stdout, then serves until
-// killed.
+// killed (gnet and netpoll also stop cleanly on SIGTERM or SIGINT).
 //
 //	go run ./bench/echoserver -impl callback -addr 127.0.0.1:7007
 package main
@@ -24,7 +29,7 @@ import (
 )
 
 func main() {
-	impl := flag.String("impl", "net", "net, uringnet or callback")
+	impl := flag.String("impl", "net", "net, uringnet, callback, gnet or netpoll")
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks one)")
 	bufSize := flag.Int("buf", 4096, "read buffer size per connection")
 	flag.Parse()
@@ -45,8 +50,18 @@ func main() {
 		}
 		fmt.Printf("listening on %s\n", bound)
 		log.Fatal(echoserver.Callback(fd, -1, *bufSize))
+	case "gnet":
+		if err := serveGnet(*addr, *bufSize); err != nil {
+			log.Fatal(err)
+		}
+		return
+	case "netpoll":
+		if err := serveNetpoll(*addr); err != nil {
+			log.Fatal(err)
+		}
+		return
 	default:
-		log.Fatalf("unknown -impl %q (want net, uringnet or callback)", *impl)
+		log.Fatalf("unknown -impl %q (want net, uringnet, callback, gnet or netpoll)", *impl)
 	}
 	if err != nil {
 		log.Fatal(err)
