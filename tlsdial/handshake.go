@@ -29,6 +29,7 @@ type HandshakeError struct {
 	Err error
 }
 
+// Error names the server, its address and what went wrong.
 func (e *HandshakeError) Error() string {
 	name := e.ServerName
 	if name == "" {
@@ -37,6 +38,8 @@ func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("tlsdial: TLS handshake with %s at %s: %v", name, e.Addr, e.Err)
 }
 
+// Unwrap returns the underlying error, so errors.As finds the x509 and tls
+// errors and errors.Is the context's.
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
 // Handshake runs a TLS client handshake over fd, a connected stream socket,
