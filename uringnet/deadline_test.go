@@ -249,8 +249,10 @@ func TestDeadlineUsableAfterTimeout(t *testing.T) {
 func TestDeadlineWriteNoReader(t *testing.T) {
 	forBoth(t, func(t *testing.T, im impl) {
 		client, server := pair(t, im, "tcp")
-		client.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		// Allocate before the deadline starts: zeroing 32 MiB under -race
+		// on a loaded machine can itself take most of 200 ms.
 		buf := make([]byte, 32<<20)
+		client.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
 		var n int
 		var err error
 		within(t, 5*time.Second, "Write", func() { n, err = client.Write(buf) })
