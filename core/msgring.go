@@ -87,6 +87,12 @@ func (r *Ring) deliver(slot int32, res int32) error {
 		r.stale++
 		return nil
 	}
+	return r.runMessage(t, res)
+}
+
+// runMessage runs a task that arrived as a message (from MsgRing or Post)
+// and returns it to its pool.
+func (r *Ring) runMessage(t *Task, res int32) error {
 	t.Result = Result{Op: OpMessage, Res: res}
 	var err error
 	if t.Callback != nil {

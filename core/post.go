@@ -81,11 +81,10 @@ func (s *sharedSender) send(target int, ud uint64) error {
 	if !opSupported(OpMsgRing) {
 		return &UnsupportedError{What: OpMsgRing.String()}
 	}
-	t, sq, err := s.ring.start(OpMsgRing, Ctx{Callback: s.done})
+	_, sq, err := s.ring.start(OpMsgRing, Ctx{Callback: s.done})
 	if err != nil {
 		return err
 	}
-	_ = t
 	sq.opcode = opMsgRing
 	sq.fd = int32(target)
 	sq.addr = msgData
@@ -116,11 +115,5 @@ func (r *Ring) deliverPost(slot int32, res int32) error {
 	}
 	t := r.alloc()
 	t.Callback, t.Userdata, t.Msg = ctx.Callback, ctx.Userdata, ctx.Msg
-	t.Result = Result{Op: OpMessage, Res: res}
-	var err error
-	if t.Callback != nil {
-		err = t.Callback(r, t)
-	}
-	r.release(t)
-	return err
+	return r.runMessage(t, res)
 }
