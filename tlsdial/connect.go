@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ourio-go/ourio/core"
+	"github.com/ourio-go/ourio/internal/neterr"
 	"golang.org/x/sys/unix"
 )
 
@@ -251,7 +252,7 @@ func (a *Attempt) Cancel() {
 	if a.finished {
 		return
 	}
-	a.err = a.abortErr(errDialCanceled)
+	a.err = a.abortErr(neterr.ErrCanceled)
 	a.finished = true
 	a.teardown(a.rt)
 	if _, err := a.rt.Nop(core.Ctx{Callback: connectCallback, Userdata: a, Msg: uint16(msgDeliver)}); err != nil {
@@ -274,14 +275,14 @@ func connectCallback(rt core.Runtime, t *core.Task) error {
 		if a.finished {
 			return nil
 		}
-		return a.finish(rt, -1, a.abortErr(mapCtxErr(a.ctx.Err())))
+		return a.finish(rt, -1, a.abortErr(neterr.FromContext(a.ctx.Err())))
 	case msgTimeout:
 		a := core.UserdataAs[*Attempt](t)
 		a.timer = core.Handle{}
 		if a.finished || t.Err() != nil { // cancelled
 			return nil
 		}
-		return a.finish(rt, -1, a.abortErr(errDialTimeout))
+		return a.finish(rt, -1, a.abortErr(neterr.ErrTimeout))
 	case msgFallback:
 		a := core.UserdataAs[*Attempt](t)
 		a.fbTimer = core.Handle{}
@@ -307,7 +308,7 @@ func (a *Attempt) start(rt core.Runtime) error {
 		return nil // cancelled before it started
 	}
 	if err := a.ctx.Err(); err != nil {
-		return a.finish(rt, -1, a.abortErr(mapCtxErr(err)))
+		return a.finish(rt, -1, a.abortErr(neterr.FromContext(err)))
 	}
 	if a.limit > 0 {
 		a.deadline = time.Now().Add(a.limit)
@@ -373,7 +374,7 @@ func (r *racer) tryNext(rt core.Runtime) error {
 	for r.next < len(r.targets) {
 		tg := &r.targets[r.next]
 		if !a.deadline.IsZero() && !time.Now().Before(a.deadline) {
-			r.record(tg.opError(errDialTimeout))
+			r.record(tg.opError(neterr.ErrTimeout))
 			break
 		}
 		h, err := rt.Socket(tg.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP,
@@ -446,7 +447,7 @@ func (r *racer) connectDone(rt core.Runtime, t *core.Task) error {
 	closeSocket(rt, fd)
 	tg := &r.targets[r.next]
 	if err == unix.ECANCELED && partial {
-		r.record(tg.opError(errDialTimeout)) // this address's share of the time ran out
+		r.record(tg.opError(neterr.ErrTimeout)) // this address's share of the time ran out
 	} else {
 		r.record(tg.opError(os.NewSyscallError("connect", err)))
 	}
@@ -469,7 +470,7 @@ func (a *Attempt) racerFailed(rt core.Runtime, r *racer) error {
 	if a.primary.failed && (a.fallback.failed || len(a.fallback.targets) == 0) {
 		err := a.primary.err
 		if err == nil {
-			err = &net.OpError{Op: "dial", Net: "tcp", Err: errNoAddress}
+			err = &net.OpError{Op: "dial", Net: "tcp", Err: neterr.ErrMissingAddress}
 		}
 		return a.finish(rt, -1, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/ourio-go/ourio/core"
+	"github.com/ourio-go/ourio/internal/neterr"
 	"golang.org/x/sys/unix"
 )
 
@@ -104,7 +105,7 @@ func dnsError(err error, host string) error {
 	if de, ok := err.(*net.DNSError); ok {
 		return de
 	}
-	err = mapCtxErr(err)
+	err = neterr.FromContext(err)
 	de := &net.DNSError{Err: err.Error(), Name: host, UnwrapErr: err}
 	var te interface{ Timeout() bool }
 	if errors.As(err, &te) {
@@ -115,43 +116,4 @@ func dnsError(err error, host string) error {
 		de.IsTemporary = tmp.Temporary()
 	}
 	return de
-}
-
-// Errors for timeouts and cancellation, as net reports them: they read the
-// same as net's and match the context errors with errors.Is.
-var (
-	errDialTimeout  error = dialTimeoutError{}
-	errDialCanceled error = dialCanceledError{}
-	errNoAddress          = errors.New("missing address")
-)
-
-// mapCtxErr turns a context error into the error net reports for it.
-func mapCtxErr(err error) error {
-	switch err {
-	case context.Canceled:
-		return errDialCanceled
-	case context.DeadlineExceeded:
-		return errDialTimeout
-	}
-	return err
-}
-
-// dialTimeoutError is net's timeout error: Timeout() is true and errors.Is
-// matches context.DeadlineExceeded.
-type dialTimeoutError struct{}
-
-func (dialTimeoutError) Error() string   { return "i/o timeout" }
-func (dialTimeoutError) Timeout() bool   { return true }
-func (dialTimeoutError) Temporary() bool { return true }
-func (dialTimeoutError) Is(err error) bool {
-	return err == context.DeadlineExceeded
-}
-
-// dialCanceledError is net's cancellation error: errors.Is matches
-// context.Canceled.
-type dialCanceledError struct{}
-
-func (dialCanceledError) Error() string { return "operation was canceled" }
-func (dialCanceledError) Is(err error) bool {
-	return err == context.Canceled
 }

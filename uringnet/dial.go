@@ -2,13 +2,13 @@ package uringnet
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"syscall"
 	"time"
 
+	"github.com/ourio-go/ourio/internal/neterr"
 	"golang.org/x/sys/unix"
 )
 
@@ -76,7 +76,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
 		if address == "" {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: errMissingAddress}
+			return nil, &net.OpError{Op: "dial", Net: network, Err: neterr.ErrMissingAddress}
 		}
 	}
 	switch network {
@@ -299,7 +299,7 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 		return &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, opErr(mapContextErr(err))
+		return nil, opErr(neterr.FromContext(err))
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
@@ -332,11 +332,11 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 		err = os.ErrDeadlineExceeded
 	}
 	if err == os.ErrDeadlineExceeded && ctx.Err() != nil {
-		err = mapContextErr(ctx.Err())
+		err = neterr.FromContext(ctx.Err())
 	}
 	if err == nil && res < 0 {
 		if res == -int32(unix.ECANCELED) && ctx.Err() != nil {
-			err = mapContextErr(ctx.Err())
+			err = neterr.FromContext(ctx.Err())
 		} else {
 			err = os.NewSyscallError("connect", syscall.Errno(-res))
 		}
@@ -399,36 +399,3 @@ func bindLocal(fd, family int, a net.Addr) error {
 	}
 	return unix.EINVAL
 }
-
-// mapContextErr turns a context's error into the one package net reports:
-// a timeout for an expired deadline, and an error matching both
-// context.Canceled and its own text for a cancellation.
-func mapContextErr(err error) error {
-	switch err {
-	case context.DeadlineExceeded:
-		return errDialTimeout
-	case context.Canceled:
-		return errCanceled
-	}
-	return err
-}
-
-var (
-	errMissingAddress       = errors.New("missing address")
-	errDialTimeout    error = &timeoutError{}
-	errCanceled       error = canceledError{}
-)
-
-type timeoutError struct{}
-
-func (*timeoutError) Error() string   { return "i/o timeout" }
-func (*timeoutError) Timeout() bool   { return true }
-func (*timeoutError) Temporary() bool { return true }
-func (*timeoutError) Is(err error) bool {
-	return err == context.DeadlineExceeded || err == os.ErrDeadlineExceeded
-}
-
-type canceledError struct{}
-
-func (canceledError) Error() string     { return "operation was canceled" }
-func (canceledError) Is(err error) bool { return err == context.Canceled }
