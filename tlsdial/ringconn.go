@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ourio-go/ourio/core"
+	"github.com/ourio-go/ourio/internal/netaddr"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,29 +97,14 @@ func newRingConn(rt core.Runtime, fd int) (*ringConn, error) {
 		return nil, os.NewSyscallError("getpeername", err)
 	}
 	c := &ringConn{rt: rt, fd: fd, closedCh: make(chan struct{})}
-	c.netw, c.laddr = sockaddrToAddr(lsa)
-	_, c.raddr = sockaddrToAddr(rsa)
+	c.netw = "tcp"
+	if _, ok := lsa.(*unix.SockaddrUnix); ok {
+		c.netw = "unix"
+	}
+	c.laddr, c.raddr = netaddr.FromSockaddr(c.netw, lsa), netaddr.FromSockaddr(c.netw, rsa)
 	c.rd.res = make(chan ioResult, 1)
 	c.wr.res = make(chan ioResult, 1)
 	return c, nil
-}
-
-func sockaddrToAddr(sa unix.Sockaddr) (string, net.Addr) {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return "tcp", &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-	case *unix.SockaddrInet6:
-		var zone string
-		if a.ZoneId != 0 {
-			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
-				zone = ifi.Name
-			}
-		}
-		return "tcp", &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port, Zone: zone}
-	case *unix.SockaddrUnix:
-		return "unix", &net.UnixAddr{Name: a.Name, Net: "unix"}
-	}
-	return "tcp", nil
 }
 
 func (c *ringConn) LocalAddr() net.Addr  { return c.laddr }

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/ourio-go/ourio/core"
+	"github.com/ourio-go/ourio/internal/netaddr"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,26 +38,12 @@ func rawToAddr(network string, raw *unix.RawSockaddrAny) net.Addr {
 	return nil
 }
 
-func sockaddrToAddr(network string, sa unix.Sockaddr) net.Addr {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		// 4-byte and IPv4-mapped 16-byte IPs as package net gives them.
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-	case *unix.SockaddrInet6:
-		ip := netip.AddrFrom16(a.Addr)
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(a.Port)))
-	case *unix.SockaddrUnix:
-		return &net.UnixAddr{Name: a.Name, Net: network}
-	}
-	return nil
-}
-
 func localAddr(network string, fd int) net.Addr {
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
 		return nil
 	}
-	return sockaddrToAddr(network, sa)
+	return netaddr.FromSockaddr(network, sa)
 }
 
 // tcpSockaddr returns the family and socket address for ip:port on network,

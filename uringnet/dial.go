@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ourio-go/ourio/internal/netaddr"
 	"github.com/ourio-go/ourio/internal/neterr"
 	"golang.org/x/sys/unix"
 )
@@ -351,7 +352,7 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 	nfd.laddr = localAddr(network, fd)
 	nfd.raddr = raddr
 	if sa, err := unix.Getpeername(fd); err == nil { // as package net
-		nfd.raddr = sockaddrToAddr(network, sa)
+		nfd.raddr = netaddr.FromSockaddr(network, sa)
 	}
 	if family != unix.AF_UNIX {
 		setDefaultTCPOptions(fd, d.KeepAlive, d.KeepAliveConfig)

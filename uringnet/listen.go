@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ourio-go/ourio/internal/netaddr"
 	"golang.org/x/sys/unix"
 )
 
@@ -85,7 +86,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	}
 	fail := func(call string, err error) (net.Listener, error) {
 		unix.Close(fd)
-		return nil, &net.OpError{Op: "listen", Net: network, Addr: sockaddrToAddr(network, sa), Err: os.NewSyscallError(call, err)}
+		return nil, &net.OpError{Op: "listen", Net: network, Addr: netaddr.FromSockaddr(network, sa), Err: os.NewSyscallError(call, err)}
 	}
 	if family != unix.AF_UNIX {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
@@ -99,9 +100,9 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	}
 	nfd := newFD(e, fd, network)
 	if lc.Control != nil {
-		if err := lc.Control(ctrlNetwork(network, family), sockaddrToAddr(network, sa).String(), rawConn{nfd}); err != nil {
+		if err := lc.Control(ctrlNetwork(network, family), netaddr.FromSockaddr(network, sa).String(), rawConn{nfd}); err != nil {
 			unix.Close(fd)
-			return nil, &net.OpError{Op: "listen", Net: network, Addr: sockaddrToAddr(network, sa), Err: err}
+			return nil, &net.OpError{Op: "listen", Net: network, Addr: netaddr.FromSockaddr(network, sa), Err: err}
 		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
