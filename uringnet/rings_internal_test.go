@@ -1,7 +1,6 @@
 package uringnet
 
 import (
-	"net"
 	"runtime"
 	"testing"
 
@@ -41,5 +40,4 @@ func TestRingsSpreadConnections(t *testing.T) {
 			require.NotSame(t, engines[0].ring, e.ring)
 		}
 	}
-	var _ net.Listener = ln
 }
