@@ -5,6 +5,8 @@
 //	net       package net, a goroutine per connection
 //	uringnet  the same code on a uringnet listener
 //	callback  core's callback API on one ring, no goroutine per connection
+//	callback-rings  the same on a ring per CPU (-rings), each on its own
+//	          locked OS thread, an acceptor ring handing connections over
 //	gnet      github.com/panjf2000/gnet/v2, an epoll event loop per CPU
 //	netpoll   github.com/cloudwego/netpoll, epoll pollers and a goroutine pool
 //
@@ -29,9 +31,10 @@ import (
 )
 
 func main() {
-	impl := flag.String("impl", "net", "net, uringnet, callback, gnet or netpoll")
+	impl := flag.String("impl", "net", "net, uringnet, callback, callback-rings, gnet or netpoll")
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks one)")
 	bufSize := flag.Int("buf", 4096, "read buffer size per connection")
+	rings := flag.Int("rings", 0, "serving rings for callback-rings (0: one per CPU)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("echoserver: ")
@@ -50,6 +53,13 @@ func main() {
 		}
 		fmt.Printf("listening on %s\n", bound)
 		log.Fatal(echoserver.Callback(fd, -1, *bufSize))
+	case "callback-rings":
+		fd, bound, err := echoserver.ListenFd(*addr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("listening on %s\n", bound)
+		log.Fatal(echoserver.CallbackRings(fd, -1, *bufSize, *rings))
 	case "gnet":
 		if err := serveGnet(*addr, *bufSize); err != nil {
 			log.Fatal(err)
@@ -61,7 +71,7 @@ func main() {
 		}
 		return
 	default:
-		log.Fatalf("unknown -impl %q (want net, uringnet, callback, gnet or netpoll)", *impl)
+		log.Fatalf("unknown -impl %q (want net, uringnet, callback, callback-rings, gnet or netpoll)", *impl)
 	}
 	if err != nil {
 		log.Fatal(err)

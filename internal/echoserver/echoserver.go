@@ -1,8 +1,8 @@
 // Package echoserver holds the TCP echo servers the side-by-side benchmark
 // (go run ./bench) runs as separate processes: a goroutine-per-connection
 // server on any net.Listener, so package net and uringnet run the same code,
-// and a server written directly on core's callback API with one ring and no
-// goroutine per connection.
+// and servers written directly on core's callback API with no goroutine per
+// connection, on one ring (Callback) or a ring per CPU (CallbackRings).
 package echoserver
 
 import (
@@ -88,6 +88,8 @@ const (
 	msgSend
 	msgClose
 	msgStop
+	msgAdopt     // on a serving ring: a connection handed over by the acceptor
+	msgHandedOff // on the acceptor: the handover was posted, or failed
 )
 
 type conn struct {
@@ -97,10 +99,15 @@ type conn struct {
 	n    int // size of the current message
 }
 
+// callbackServer is one ring's state: the connections it serves and,
+// on an acceptor, the listener. Only the ring's own thread touches it.
 type callbackServer struct {
 	listener int
 	bufSize  int
 	conns    map[*conn]struct{}
+	// handoff, on an acceptor that serves nothing itself, passes each
+	// accepted descriptor to a serving ring.
+	handoff func(rt core.Runtime, fd int) error
 }
 
 var errStop = errors.New("stop")
@@ -146,14 +153,24 @@ func (s *callbackServer) callback(rt core.Runtime, t *core.Task) error {
 		if err := t.Err(); err != nil {
 			return fmt.Errorf("accept: %w", err)
 		}
-		c := &conn{fd: t.Fd(), buf: make([]byte, s.bufSize)}
-		s.conns[c] = struct{}{}
 		if !t.More() { // the kernel ended the multishot accept: rearm it
 			if _, err := rt.AcceptMultishot(s.listener, unix.SOCK_CLOEXEC, core.Ctx{Callback: s.callback, Msg: msgAccept}); err != nil {
+				unix.Close(t.Fd())
 				return err
 			}
 		}
-		return s.recv(rt, c)
+		if s.handoff != nil {
+			return s.handoff(rt, t.Fd())
+		}
+		return s.serve(rt, t.Fd())
+	case msgAdopt:
+		return s.serve(rt, core.UserdataAs[int](t))
+	case msgHandedOff:
+		if err := t.Err(); err != nil {
+			unix.Close(core.UserdataAs[int](t))
+			return fmt.Errorf("handing a connection to its ring: %w", err)
+		}
+		return nil
 	case msgRecv:
 		c := core.UserdataAs[*conn](t)
 		if t.Err() != nil || t.N() == 0 { // error or end of stream
@@ -174,6 +191,13 @@ func (s *callbackServer) callback(rt core.Runtime, t *core.Task) error {
 		return errStop
 	}
 	return nil
+}
+
+// serve starts echoing on fd, a connection this ring now owns.
+func (s *callbackServer) serve(rt core.Runtime, fd int) error {
+	c := &conn{fd: fd, buf: make([]byte, s.bufSize)}
+	s.conns[c] = struct{}{}
+	return s.recv(rt, c)
 }
 
 func (s *callbackServer) recv(rt core.Runtime, c *conn) error {

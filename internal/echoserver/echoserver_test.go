@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ourio-go/ourio/uringnet"
 	"golang.org/x/sys/unix"
@@ -22,6 +23,7 @@ func pingPong(t *testing.T, addr string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		c.SetDeadline(time.Now().Add(10 * time.Second)) // a broken server fails, not hangs
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -79,6 +81,22 @@ func TestGoroutinesUringnet(t *testing.T) {
 }
 
 func TestCallback(t *testing.T) {
+	testStoppable(t, func(ln, stop int) error { return Callback(ln, stop, 4096) })
+}
+
+// TestCallbackRings runs three serving rings, more than this machine may
+// have CPUs, so that the handover goes round more than once among the
+// pingPong's connections.
+func TestCallbackRings(t *testing.T) {
+	testStoppable(t, func(ln, stop int) error { return CallbackRings(ln, stop, 4096, 3) })
+	testStoppable(t, func(ln, stop int) error { return CallbackRings(ln, stop, 4096, 0) })
+}
+
+// testStoppable runs a callback server on a fresh listener, checks its
+// echo, and stops it through an eventfd while a connection is open, which
+// the server must then close.
+func testStoppable(t *testing.T, serve func(ln, stop int) error) {
+	t.Helper()
 	if err := uringnet.Available(); err != nil {
 		t.Skip(err)
 	}
@@ -93,7 +111,7 @@ func TestCallback(t *testing.T) {
 	}
 	defer unix.Close(stop)
 	done := make(chan error, 1)
-	go func() { done <- Callback(ln, stop, 4096) }()
+	go func() { done <- serve(ln, stop) }()
 
 	pingPong(t, addr.String())
 	// A connection still open at the stop is closed by the server.
@@ -109,9 +127,15 @@ func TestCallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	unix.Write(stop, []byte{1, 0, 0, 0, 0, 0, 0, 0})
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop within 10s")
 	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("read after stop = %d, %v; want EOF", n, err)
 	}

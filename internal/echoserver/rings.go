@@ -1,0 +1,95 @@
+package echoserver
+
+import (
+	"errors"
+	"runtime"
+
+	"github.com/ourio-go/ourio/core"
+	"golang.org/x/sys/unix"
+)
+
+// CallbackRings runs Callback's echo on several rings, each on its own
+// locked OS thread (core's SpawnThread), rings of them or, for rings <= 0,
+// one per CPU. An acceptor ring on the calling goroutine takes connections
+// off listener with a multishot accept and hands each to the next serving
+// ring in turn with MsgRing, so a connection lives on one thread from
+// accept to close and the threads share nothing. Handing over in turn
+// spreads the connections evenly, where SO_REUSEPORT's hash would not.
+// It stops like Callback: nil once stopFd becomes readable (-1: never),
+// after stopping the threads and closing every connection.
+func CallbackRings(listener, stopFd, bufSize, rings int) error {
+	if rings <= 0 {
+		rings = runtime.NumCPU()
+	}
+	acceptor, err := core.New(core.Options{Entries: 64})
+	if err != nil {
+		return err
+	}
+	servers := make([]*callbackServer, rings)
+	threads := make([]*core.Thread, 0, rings)
+	defer func() {
+		for _, th := range threads {
+			th.Stop() // its own callback's error is reported by Run below
+		}
+		acceptor.Close()
+		// The threads have ended: their connections are ours to close.
+		for _, s := range servers {
+			if s == nil {
+				continue
+			}
+			for c := range s.conns {
+				unix.Close(c.fd)
+			}
+		}
+	}()
+	for i := range servers {
+		servers[i] = &callbackServer{bufSize: bufSize, conns: map[*conn]struct{}{}}
+		th, err := acceptor.SpawnThread(core.Options{Entries: 512}, nil)
+		if err != nil {
+			return err
+		}
+		threads = append(threads, th)
+	}
+
+	next := 0
+	a := &callbackServer{listener: listener}
+	a.handoff = func(rt core.Runtime, fd int) error {
+		i := next
+		next = (next + 1) % rings
+		task := acceptor.GetTask()
+		task.Callback, task.Msg, task.Userdata = servers[i].callback, msgAdopt, fd
+		if _, err := threads[i].Send(task, core.Ctx{Callback: a.callback, Msg: msgHandedOff, Userdata: fd}); err != nil {
+			unix.Close(fd)
+			return err
+		}
+		return nil
+	}
+	if stopFd >= 0 {
+		if _, err := acceptor.Poll(stopFd, unix.POLLIN, core.Ctx{Callback: a.callback, Msg: msgStop}); err != nil {
+			return err
+		}
+	}
+	if _, err := acceptor.AcceptMultishot(listener, unix.SOCK_CLOEXEC, core.Ctx{Callback: a.callback, Msg: msgAccept}); err != nil {
+		return err
+	}
+	for {
+		if err := acceptor.Run(core.Once); err != nil {
+			if !errors.Is(err, errStop) {
+				return err
+			}
+			break
+		}
+	}
+	// A serving ring whose callback failed ended its thread early: that is
+	// the server's error, even though the acceptor stopped cleanly.
+	for _, th := range threads {
+		select {
+		case err := <-th.Done():
+			if err != nil {
+				return err
+			}
+		default:
+		}
+	}
+	return nil
+}
