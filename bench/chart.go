@@ -6,6 +6,8 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -172,4 +174,50 @@ func (r refLine) Plot(c draw.Canvas, p *plot.Plot) {
 // DataRange keeps the line inside the y axis.
 func (r refLine) DataRange() (xmin, xmax, ymin, ymax float64) {
 	return math.Inf(1), math.Inf(-1), min(0, r.y), max(0, r.y)
+}
+
+// writeCharts draws the echo charts into dir, two per message size:
+// messages per second and server CPU per message, each as a ratio to the
+// baseline, with the connection counts as groups and the servers as
+// series. It records the file names in r.Charts.
+func (r *results) writeCharts(dir string) error {
+	if len(r.Runs) == 0 {
+		return nil
+	}
+	var groups []string
+	for _, c := range r.Meta.Conns {
+		groups = append(groups, connsName(c))
+	}
+	r.Charts = nil
+	for _, size := range r.Meta.Sizes {
+		for _, c := range []struct {
+			fig  figure
+			file string
+			what string
+		}{
+			{figMsgs, "msgs", "messages per second"},
+			{figCPU, "cpu", "server CPU per message"},
+		} {
+			var series []barSeries
+			for _, srv := range r.Meta.Servers {
+				s := barSeries{Name: srv}
+				for _, conns := range r.Meta.Conns {
+					q, ok := r.ratio(srv, r.Meta.Baseline, workload{size, conns}, c.fig)
+					if !ok {
+						q = math.NaN()
+					}
+					s.Values = append(s.Values, q)
+				}
+				series = append(series, s)
+			}
+			file := fmt.Sprintf("echo-%s-%s.svg", strings.ReplaceAll(msgSizeName(size), " ", ""), c.file)
+			title := fmt.Sprintf("Echo, %s messages: %s as a ratio to %s", msgSizeName(size), c.what, r.Meta.Baseline)
+			chart := barChart{title: title, yLabel: "× " + r.Meta.Baseline, groups: groups, series: series, ref: 1}
+			if err := chart.write(filepath.Join(dir, file)); err != nil {
+				return fmt.Errorf("%s: %w", file, err)
+			}
+			r.Charts = append(r.Charts, file)
+		}
+	}
+	return nil
 }

@@ -19,6 +19,11 @@ type load struct {
 	size      int
 	warmup    time.Duration
 	duration  time.Duration
+
+	// syscalls, if not nil, counts the server's syscalls for syscallWindow
+	// after the measured window, while the clients keep going.
+	syscalls      syscallCounter
+	syscallWindow time.Duration
 }
 
 // sample is what one run measured.
@@ -31,12 +36,15 @@ type sample struct {
 	P50us      float64       `json:"p50_us"`
 	P99us      float64       `json:"p99_us"`
 	ServerCPU  float64       `json:"server_cpu_us_per_msg"`
+	ServerCS   float64       `json:"server_cs_per_msg"` // context switches, voluntary and not
 	GenCPU     float64       `json:"gen_cpu_us_per_msg"`
+	Syscalls   *float64      `json:"syscalls_per_msg,omitempty"` // counted in round 1 only
 }
 
 const (
 	phaseWarmup int32 = iota
 	phaseMeasure
+	phaseCount // after the window, while the syscall pass counts
 	phaseStop
 )
 
@@ -47,6 +55,7 @@ type client struct {
 	msg  []byte
 	buf  []byte
 	hist histogram
+	done atomic.Uint64 // messages echoed in any phase, for the syscall pass
 	err  error
 }
 
@@ -66,6 +75,7 @@ func (c *client) run(phase *atomic.Int32) {
 			return
 		}
 		d := time.Since(t0)
+		c.done.Add(1)
 		// Count only messages that began and ended inside the window.
 		if ph == phaseMeasure && phase.Load() == phaseMeasure {
 			c.hist.record(d)
@@ -74,8 +84,9 @@ func (c *client) run(phase *atomic.Int32) {
 }
 
 // run dials the connections, lets them warm up, measures for l.duration and
-// stops them. Server CPU comes from /proc, the generator's own from
-// getrusage, both over the measured window only.
+// stops them, after the syscall pass if there is one. Server CPU and
+// context switches come from /proc, the generator's own CPU from getrusage,
+// both over the measured window only.
 func (l load) run() (sample, error) {
 	clients := make([]*client, l.conns)
 	defer func() {
@@ -100,31 +111,45 @@ func (l load) run() (sample, error) {
 	for _, c := range clients {
 		wg.Go(func() { c.run(&phase) })
 	}
+	stop := func() {
+		phase.Store(phaseStop)
+		// Each client finishes its message in flight; a server that
+		// stopped answering is given two seconds.
+		for _, c := range clients {
+			c.conn.SetDeadline(time.Now().Add(2 * time.Second))
+		}
+		wg.Wait()
+	}
 
 	time.Sleep(l.warmup)
-	srv0, err := procCPU(l.serverPID)
+	srv0, err := readProcUsage(l.serverPID)
 	if err != nil {
-		phase.Store(phaseStop)
-		wg.Wait()
+		stop()
 		return sample{}, err
 	}
 	gen0 := selfCPU()
 	t0 := time.Now()
 	phase.Store(phaseMeasure)
 	time.Sleep(l.duration)
-	phase.Store(phaseStop)
+	phase.Store(phaseCount)
 	elapsed := time.Since(t0)
 	gen1 := selfCPU()
-	srv1, err := procCPU(l.serverPID)
+	srv1, err := readProcUsage(l.serverPID)
 	if err != nil {
+		stop()
 		return sample{}, err
 	}
-	// Each client finishes its message in flight; a server that stopped
-	// answering is given two seconds.
-	for _, c := range clients {
-		c.conn.SetDeadline(time.Now().Add(2 * time.Second))
+	var syscalls *float64
+	var syscallErr error
+	if l.syscalls != nil {
+		perMsg, err := countPerMessage(l.syscalls, l.serverPID, l.syscallWindow, clients)
+		if err != nil {
+			syscallErr = fmt.Errorf("counting syscalls: %w", err)
+		} else {
+			syscalls = &perMsg
+		}
 	}
-	wg.Wait()
+	stop()
 
 	var h histogram
 	for _, c := range clients {
@@ -136,17 +161,47 @@ func (l load) run() (sample, error) {
 	if h.total == 0 {
 		return sample{}, errors.New("no message completed in the measured window")
 	}
+	if syscallErr != nil {
+		return sample{}, syscallErr
+	}
 	s := sample{
 		Msgs:       h.total,
 		Seconds:    elapsed.Seconds(),
 		MsgsPerSec: float64(h.total) / elapsed.Seconds(),
 		P50:        h.quantile(0.50),
 		P99:        h.quantile(0.99),
-		ServerCPU:  usPer(srv1-srv0, h.total),
+		ServerCPU:  usPer(srv1.cpu-srv0.cpu, h.total),
+		ServerCS:   float64(srv1.switches-srv0.switches) / float64(h.total),
 		GenCPU:     usPer(gen1-gen0, h.total),
+		Syscalls:   syscalls,
 	}
 	s.P50us, s.P99us = us(s.P50), us(s.P99)
 	return s, nil
+}
+
+// countPerMessage runs the syscall counter over window and divides the
+// server's syscall rate by the clients' message rate over the counter's
+// whole life: the counter counts for window exactly, but starting it takes
+// a moment that the message count cannot tell apart, and the rate is
+// steady by now.
+func countPerMessage(counter syscallCounter, pid int, window time.Duration, clients []*client) (float64, error) {
+	done := func() (n uint64) {
+		for _, c := range clients {
+			n += c.done.Load()
+		}
+		return n
+	}
+	m0, t0 := done(), time.Now()
+	calls, err := counter.count(pid, window)
+	if err != nil {
+		return 0, err
+	}
+	m1, wall := done(), time.Since(t0)
+	if m1 == m0 {
+		return 0, errors.New("no message echoed while counting")
+	}
+	msgRate := float64(m1-m0) / wall.Seconds()
+	return float64(calls) / window.Seconds() / msgRate, nil
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

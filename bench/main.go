@@ -1,23 +1,32 @@
-// Command bench runs Ourio's echo servers side by side and reports
-// messages per second, p50 and p99 round-trip latency and server CPU per
-// message for each, beside package net:
+// Command bench runs Ourio's servers side by side with package net and the
+// event-loop peers, and reports each figure beside package net's:
 //
 //	go run ./bench            # 5 rounds of 3 s per server and workload
-//	go run ./bench -quick     # 2 rounds of 1 s, under a minute
+//	go run ./bench -quick     # 2 short rounds, under a minute
 //
-// Each server (bench/echoserver with -impl net, uringnet, callback, or the
-// event-loop peers gnet and netpoll) is
-// built into a temporary directory and run as its own process, so its CPU
-// time, read from /proc/PID/stat, is apart from the load generator's. The
+// The echo workloads come first: ping-pong at 64 B and 4 KiB, 1, 64 and
+// 1,000 connections, giving messages per second, p50 and p99 round trip,
+// server CPU and context switches per message, syscalls per message and
+// the load generator's own CPU. Each server (bench/echoserver with -impl
+// net, uringnet, callback, callback-rings, gnet or netpoll) is built into a
+// temporary directory and run as its own process, so its CPU time, summed
+// from /proc/PID/task/*/schedstat, is apart from the load generator's. The
 // generator is in this process: package net clients, one goroutine per
 // connection, each sending a message and waiting for its whole echo before
 // the next, recording every round trip into a fixed histogram. For every
-// workload (message size × connections) the servers run in turn, A B C A B
-// C over the rounds, so drift in the machine spreads over all of them.
+// workload the servers run in turn, A B C A B C over the rounds, so drift
+// in the machine spreads over all of them. After the table come the
+// targets the project sets for the callback API and uringnet, PASS or FALL
+// SHORT.
 //
-// The table goes to stdout and, with the raw per-round figures, to
-// docs/benchmarks/results.md and results.json (-out changes the directory,
-// -out "" writes nothing). Progress goes to stderr.
+// Then each family registered in its own file (net/http, bulk transfer,
+// idle connections) runs and adds a section; -workloads picks which, echo
+// included. A family that fails is reported and the rest still run; the
+// command then exits 1.
+//
+// Everything goes to stdout and, with the raw per-round figures and SVG
+// charts, to docs/benchmarks/results.md and results.json (-out changes the
+// directory, -out "" writes nothing). Progress goes to stderr.
 package main
 
 import (
@@ -30,6 +39,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,29 +47,40 @@ import (
 
 // config is what one invocation measures.
 type config struct {
-	servers  []string
-	sizes    []int
-	conns    []int
-	rounds   int
-	warmup   time.Duration
-	duration time.Duration
-	bufSize  int // the servers' read buffer
+	workloads []string // "echo" and family names, in the order to run them
+	servers   []string
+	sizes     []int
+	conns     []int
+	rounds    int
+	warmup    time.Duration
+	duration  time.Duration
+	bufSize   int  // the servers' read buffer
+	quick     bool // passed on to the families
+	pin       bool // server on CPU 1, generator on CPU 0
+	syscalls  bool // count the servers' syscalls per message in round 1
+	outDir    string
 
 	buildFlags []string // extra go build flags for the server
 }
 
+// echoImpls are the -impl values of bench/echoserver, in the default order.
+var echoImpls = []string{"net", "uringnet", "callback", "callback-rings", "gnet", "netpoll"}
+
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
-	quick := flag.Bool("quick", false, "2 rounds of 1 s after 250 ms warm-up (rounds, duration and warmup set explicitly still apply)")
-	servers := flag.String("servers", "net,uringnet,callback,gnet,netpoll", "servers to compare, in order; the first is the baseline unless net is listed")
-	sizes := flag.String("sizes", "64,4096", "message sizes in bytes")
-	conns := flag.String("conns", "1,64", "connection counts")
+	quick := flag.Bool("quick", false, "2 short rounds, under a minute with every workload (rounds, duration and warmup set explicitly still apply)")
+	workloads := flag.String("workloads", strings.Join(workloadNames(), ","), "workloads to run: echo and the families, in order")
+	servers := flag.String("servers", strings.Join(echoImpls, ","), "echo servers to compare, in order; the first is the baseline unless net is listed")
+	sizes := flag.String("sizes", "64,4096", "echo message sizes in bytes")
+	conns := flag.String("conns", "1,64,1000", "echo connection counts")
 	rounds := flag.Int("rounds", 5, "rounds; each runs every server once per workload")
 	duration := flag.Duration("duration", 3*time.Second, "measured time per run")
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "unmeasured time per run before measuring")
 	bufSize := flag.Int("buf", 4096, "server read buffer in bytes")
-	out := flag.String("out", "", `directory for results.json and results.md (default docs/benchmarks in the module; "" after -out= writes nothing)`)
+	pin := flag.Bool("pin", false, "pin echo servers to CPU 1 and the load generator to CPU 0 (off by default: a server with a ring per CPU needs both)")
+	syscalls := flag.Bool("syscalls", true, "count each echo server's syscalls per message in a short extra pass in round 1 (perf stat, else strace)")
+	out := flag.String("out", "", `directory for results.json, results.md and the charts (default docs/benchmarks in the module; "" after -out= writes nothing)`)
 	flag.Parse()
 
 	set := map[string]bool{}
@@ -69,13 +90,17 @@ func main() {
 			*rounds = 2
 		}
 		if !set["duration"] {
-			*duration = time.Second
+			*duration = quickDuration
 		}
 		if !set["warmup"] {
-			*warmup = 250 * time.Millisecond
+			*warmup = quickWarmup
 		}
 	}
-	cfg := config{servers: splitList(*servers), rounds: *rounds, warmup: *warmup, duration: *duration, bufSize: *bufSize}
+	cfg := config{
+		workloads: splitList(*workloads), servers: splitList(*servers),
+		rounds: *rounds, warmup: *warmup, duration: *duration, bufSize: *bufSize,
+		quick: *quick, pin: *pin, syscalls: *syscalls,
+	}
 	var err error
 	if cfg.sizes, err = intList(*sizes); err != nil {
 		log.Fatalf("-sizes: %v", err)
@@ -83,12 +108,17 @@ func main() {
 	if cfg.conns, err = intList(*conns); err != nil {
 		log.Fatalf("-conns: %v", err)
 	}
+	cfg.outDir = *out
+	if !set["out"] {
+		cfg.outDir = filepath.Join(moduleDir(), "docs", "benchmarks")
+	}
 	if err := cfg.check(); err != nil {
 		log.Fatal(err)
 	}
-	dir := *out
-	if !set["out"] {
-		dir = filepath.Join(moduleDir(), "docs", "benchmarks")
+	if cfg.pin {
+		if err := pinSelf(0); err != nil {
+			log.Fatalf("-pin: %v", err)
+		}
 	}
 
 	res, err := run(context.Background(), cfg, os.Stderr)
@@ -96,26 +126,72 @@ func main() {
 		log.Fatal(err)
 	}
 	res.Meta.Command = strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " "))
+	if cfg.outDir != "" {
+		if err := res.writeCharts(cfg.outDir); err != nil {
+			log.Fatal(err)
+		}
+	}
 	if err := res.writeText(os.Stdout); err != nil {
 		log.Fatal(err)
 	}
-	if dir != "" {
-		if err := res.writeFiles(dir); err != nil {
+	if cfg.outDir != "" {
+		if err := res.writeFiles(cfg.outDir); err != nil {
 			log.Fatal(err)
 		}
-		fmt.Fprintf(os.Stderr, "wrote %s and %s\n", filepath.Join(dir, "results.json"), filepath.Join(dir, "results.md"))
+		fmt.Fprintf(os.Stderr, "wrote %s and %s\n", filepath.Join(cfg.outDir, "results.json"), filepath.Join(cfg.outDir, "results.md"))
+	}
+	if len(res.Failures) > 0 {
+		for _, f := range res.Failures {
+			log.Printf("%s failed: %s", f.Workload, f.Error)
+		}
+		os.Exit(1)
 	}
 }
 
+// quick mode's run lengths: with 1,000 connections and six servers, two
+// rounds of every echo workload take about half a minute, leaving the rest
+// of the minute to the families.
+const (
+	quickDuration = 250 * time.Millisecond
+	quickWarmup   = 150 * time.Millisecond
+)
+
+// workloadNames is echo and then every registered family, in registry order.
+func workloadNames() []string {
+	names := []string{"echo"}
+	for _, f := range families {
+		names = append(names, f.name)
+	}
+	return names
+}
+
+func findFamily(name string) (family, bool) {
+	for _, f := range families {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return family{}, false
+}
+
 func (c config) check() error {
+	if len(c.workloads) == 0 {
+		return fmt.Errorf("need at least one workload (known: %s)", strings.Join(workloadNames(), ", "))
+	}
+	for i, w := range c.workloads {
+		if _, ok := findFamily(w); !ok && w != "echo" {
+			return fmt.Errorf("unknown workload %q (known: %s)", w, strings.Join(workloadNames(), ", "))
+		}
+		if slices.Contains(c.workloads[:i], w) {
+			return fmt.Errorf("workload %q listed twice", w)
+		}
+	}
 	if len(c.servers) == 0 || len(c.sizes) == 0 || len(c.conns) == 0 {
 		return fmt.Errorf("need at least one server, size and connection count")
 	}
 	for _, s := range c.servers {
-		switch s {
-		case "net", "uringnet", "callback", "gnet", "netpoll":
-		default:
-			return fmt.Errorf("unknown server %q (want net, uringnet, callback, gnet or netpoll)", s)
+		if !slices.Contains(echoImpls, s) {
+			return fmt.Errorf("unknown server %q (want one of %s)", s, strings.Join(echoImpls, ", "))
 		}
 	}
 	for _, n := range append(append([]int{c.rounds, c.bufSize}, c.sizes...), c.conns...) {
@@ -126,59 +202,134 @@ func (c config) check() error {
 	if c.duration <= 0 || c.warmup < 0 {
 		return fmt.Errorf("-duration must be positive and -warmup not negative")
 	}
+	if c.pin && runtime.NumCPU() < 2 {
+		return fmt.Errorf("-pin needs at least 2 CPUs, this machine has %d", runtime.NumCPU())
+	}
 	return nil
 }
 
-// run builds the server, then measures every workload on every server for
-// cfg.rounds rounds, writing one progress line per run to progress.
+// run measures the echo workloads, if selected, then runs each selected
+// family, writing progress lines to progress. A workload that fails is
+// recorded in the results and the rest still run; run itself fails only
+// when it cannot start.
 func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) {
 	tmp, err := os.MkdirTemp("", "ourio-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	if cfg.outDir != "" {
+		if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	res := &results{Meta: newMeta(cfg)}
+	for _, w := range cfg.workloads {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if w == "echo" {
+			if err := runEcho(ctx, cfg, tmp, res, progress); err != nil {
+				res.fail("echo", err)
+				fmt.Fprintf(progress, "echo failed: %v\n", err)
+			}
+			continue
+		}
+		f, _ := findFamily(w)
+		dir := filepath.Join(tmp, f.name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(progress, "running %s\n", f.name)
+		sec, err := f.run(ctx, familyEnv{
+			rounds: cfg.rounds, warmup: cfg.warmup, duration: cfg.duration, quick: cfg.quick,
+			tmp: dir, outDir: cfg.outDir, progress: progress,
+		})
+		switch {
+		case err != nil:
+			res.fail(f.name, err)
+			fmt.Fprintf(progress, "%s failed: %v\n", f.name, err)
+		case sec != nil:
+			res.Sections = append(res.Sections, sec)
+		}
+	}
+	return res, nil
+}
+
+// runEcho builds the echo server, then measures every echo workload on
+// every server for cfg.rounds rounds, one progress line per run.
+func runEcho(ctx context.Context, cfg config, tmp string, res *results, progress io.Writer) error {
 	fmt.Fprintf(progress, "building bench/echoserver\n")
 	bin, err := buildServer(ctx, tmp, cfg.buildFlags)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	var counter syscallCounter
+	if cfg.syscalls {
+		counter, res.Meta.SyscallTool = findSyscallCounter(progress)
+		fmt.Fprintf(progress, "syscalls per message: %s\n", res.Meta.SyscallTool)
+	} else {
+		res.Meta.SyscallTool = "not counted (-syscalls=false)"
 	}
 
-	res := &results{Meta: newMeta(cfg)}
 	total := cfg.rounds * len(cfg.sizes) * len(cfg.conns) * len(cfg.servers)
-	perRun := cfg.warmup + cfg.duration + 100*time.Millisecond // about, with process start
-	fmt.Fprintf(progress, "%d runs of about %.1fs: about %s\n", total, perRun.Seconds(), (time.Duration(total) * perRun).Round(time.Second))
+	perRun := cfg.warmup + cfg.duration + 150*time.Millisecond // about, with process start and dialling
+	est := time.Duration(total) * perRun
+	if counter != nil {
+		est += time.Duration(total/cfg.rounds) * (syscallWindow(cfg) + 100*time.Millisecond)
+	}
+	fmt.Fprintf(progress, "%d echo runs of about %.1fs: about %s\n", total, perRun.Seconds(), est.Round(time.Second))
 	n := 0
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, size := range cfg.sizes {
 			for _, conns := range cfg.conns {
 				for _, srv := range cfg.servers {
 					if err := ctx.Err(); err != nil {
-						return nil, err
+						return err
 					}
 					n++
-					s, err := runOne(bin, srv, cfg, size, conns)
+					var c syscallCounter
+					if round == 1 {
+						c = counter
+					}
+					s, err := runOne(bin, srv, cfg, size, conns, c)
 					if err != nil {
-						return nil, fmt.Errorf("round %d, %s, %s: %w", round, workload{size, conns}, srv, err)
+						return fmt.Errorf("round %d, %s, %s: %w", round, workload{size, conns}, srv, err)
 					}
 					res.Runs = append(res.Runs, runRecord{Round: round, Server: srv, Size: size, Conns: conns, sample: s})
-					fmt.Fprintf(progress, "[%*d/%d] round %d/%d  %-18s %-9s %9s msgs/s  p50 %6s µs  p99 %6s µs  server %5s µs/msg  gen %5s µs/msg\n",
+					sys := ""
+					if s.Syscalls != nil {
+						sys = fmt.Sprintf("  %s syscalls/msg", num(*s.Syscalls))
+					}
+					fmt.Fprintf(progress, "[%*d/%d] round %d/%d  %-20s %-14s %9s msgs/s  p50 %6s µs  p99 %6s µs  server %5s µs/msg %5s cs/msg  gen %5s µs/msg%s\n",
 						len(strconv.Itoa(total)), n, total, round, cfg.rounds, workload{size, conns}, srv,
-						rate(s.MsgsPerSec), num(s.P50us), num(s.P99us), num(s.ServerCPU), num(s.GenCPU))
+						rate(s.MsgsPerSec), num(s.P50us), num(s.P99us), num(s.ServerCPU), num(s.ServerCS), num(s.GenCPU), sys)
 				}
 			}
 		}
 	}
-	return res, nil
+	return nil
 }
 
-// runOne starts a fresh server process for one measurement.
-func runOne(bin, impl string, cfg config, size, conns int) (sample, error) {
-	srv, err := startServer(bin, impl, cfg.bufSize)
+// syscallWindow is how long the syscall pass counts: a fraction of the
+// measured window, since the count needs no great precision.
+func syscallWindow(cfg config) time.Duration {
+	return min(max(cfg.duration/3, 100*time.Millisecond), time.Second)
+}
+
+// runOne starts a fresh server process for one measurement; counter, if
+// not nil, counts its syscalls after the measured window.
+func runOne(bin, impl string, cfg config, size, conns int, counter syscallCounter) (sample, error) {
+	srv, err := startServerPinned(bin, impl, cfg.bufSize, cfg.pin)
 	if err != nil {
 		return sample{}, err
 	}
 	defer srv.stop()
-	s, err := load{addr: srv.addr, serverPID: srv.pid(), conns: conns, size: size, warmup: cfg.warmup, duration: cfg.duration}.run()
+	l := load{addr: srv.addr, serverPID: srv.pid(), conns: conns, size: size, warmup: cfg.warmup, duration: cfg.duration}
+	if counter != nil {
+		l.syscalls, l.syscallWindow = counter, syscallWindow(cfg)
+	}
+	s, err := l.run()
 	if err != nil {
 		if msg := strings.TrimSpace(srv.stderr.String()); msg != "" {
 			err = fmt.Errorf("%w (server: %s)", err, msg)
@@ -194,6 +345,7 @@ func newMeta(cfg config) meta {
 		Kernel:     kernelRelease(),
 		CPU:        cpuModel(),
 		CPUs:       runtime.NumCPU(),
+		Workloads:  cfg.workloads,
 		Servers:    cfg.servers,
 		Baseline:   cfg.servers[0],
 		Sizes:      cfg.sizes,
@@ -202,11 +354,10 @@ func newMeta(cfg config) meta {
 		WarmupS:    cfg.warmup.Seconds(),
 		DurationS:  cfg.duration.Seconds(),
 		ServerBufB: cfg.bufSize,
+		Pinned:     cfg.pin,
 	}
-	for _, s := range cfg.servers {
-		if s == "net" {
-			m.Baseline = "net"
-		}
+	if slices.Contains(cfg.servers, "net") {
+		m.Baseline = "net"
 	}
 	return m
 }

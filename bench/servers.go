@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,10 +15,6 @@ import (
 	"strings"
 	"time"
 )
-
-// clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat; Linux
-// fixes it at 100 for user space whatever the kernel's HZ.
-const clockTicks = 100
 
 // buildServer compiles bench/echoserver into dir, with extra go build flags,
 // and returns the binary.
@@ -41,7 +38,17 @@ type serverProc struct {
 // startServer runs bin -impl impl on a free loopback port and waits until it
 // says where it listens.
 func startServer(bin, impl string, bufSize int) (*serverProc, error) {
-	s := &serverProc{cmd: exec.Command(bin, "-impl", impl, "-addr", "127.0.0.1:0", "-buf", strconv.Itoa(bufSize))}
+	return startServerPinned(bin, impl, bufSize, false)
+}
+
+// startServerPinned is startServer, and with pin runs the server under
+// taskset on CPU 1, so that every thread it starts stays there.
+func startServerPinned(bin, impl string, bufSize int, pin bool) (*serverProc, error) {
+	args := []string{bin, "-impl", impl, "-addr", "127.0.0.1:0", "-buf", strconv.Itoa(bufSize)}
+	if pin {
+		args = append([]string{"taskset", "-c", "1"}, args...)
+	}
+	s := &serverProc{cmd: exec.Command(args[0], args[1:]...)}
 	s.cmd.Stderr = &s.stderr
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -78,35 +85,87 @@ func (s *serverProc) stop() {
 	s.cmd.Wait()
 }
 
-// procCPU returns the user plus system time process pid has used so far,
-// from /proc/PID/stat (10 ms resolution).
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	return parseStatCPU(b)
+// procUsage is what a process's threads have used so far: time on a CPU
+// and context switches, voluntary and not.
+type procUsage struct {
+	cpu      time.Duration
+	switches int64
 }
 
-// parseStatCPU reads utime and stime, fields 14 and 15 of a /proc/PID/stat
-// line; the command name (field 2) may hold spaces and parentheses, so
-// fields are counted after its last ')'.
-func parseStatCPU(b []byte) (time.Duration, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("malformed /proc stat line")
+// readProcUsage sums /proc/PID/task/*/schedstat (the first field is
+// nanoseconds on a CPU, exact where /proc/PID/stat counts 10 ms ticks) and
+// the context switch counts in /proc/PID/task/*/status over every thread
+// pid has now. A thread that ended takes its figures with it; the servers
+// keep theirs for the whole run.
+func readProcUsage(pid int) (procUsage, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return procUsage{}, err
 	}
-	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, state
-	if len(f) < 13 {
-		return 0, errors.New("short /proc stat line")
-	}
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc stat: %w", err)
+	var u procUsage
+	for _, t := range tasks {
+		sched, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the thread ended since the directory was read
 		}
-		ticks += n
+		if err != nil {
+			return procUsage{}, err
+		}
+		status, err := os.ReadFile(filepath.Join(dir, t.Name(), "status"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return procUsage{}, err
+		}
+		cpu, err := parseTaskSchedstat(sched)
+		if err != nil {
+			return procUsage{}, err
+		}
+		cs, err := parseSwitches(status)
+		if err != nil {
+			return procUsage{}, err
+		}
+		u.cpu += cpu
+		u.switches += cs
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	return u, nil
+}
+
+// parseTaskSchedstat reads the time on CPU, the first of the three fields of
+// a schedstat line ("run_ns wait_ns timeslices").
+func parseTaskSchedstat(b []byte) (time.Duration, error) {
+	f := strings.Fields(string(b))
+	if len(f) != 3 {
+		return 0, fmt.Errorf("schedstat: want 3 fields, got %q", b)
+	}
+	ns, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("schedstat: %w", err)
+	}
+	return time.Duration(ns), nil
+}
+
+// parseSwitches adds voluntary_ctxt_switches and nonvoluntary_ctxt_switches
+// from a /proc status file; both must be there.
+func parseSwitches(b []byte) (int64, error) {
+	var sum int64
+	found := 0
+	for line := range strings.Lines(string(b)) {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "voluntary_ctxt_switches" && k != "nonvoluntary_ctxt_switches") {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("status %s: %w", k, err)
+		}
+		sum += n
+		found++
+	}
+	if found != 2 {
+		return 0, errors.New("status: no context switch counts")
+	}
+	return sum, nil
 }
