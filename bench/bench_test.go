@@ -428,3 +428,25 @@ func TestTargets(t *testing.T) {
 		t.Errorf("net and callback only: %v", got)
 	}
 }
+
+// TestFailedRun: a run that failed leaves n/a in its server's row and a
+// line under the table, and the rest of the table stands.
+func TestFailedRun(t *testing.T) {
+	r := &results{Meta: meta{Workloads: []string{"echo"}, Servers: []string{"net", "uringnet"}, Baseline: "net", Sizes: []int{64}, Conns: []int{64}, CPUs: 2}}
+	r.Runs = []runRecord{
+		fakeRuns("net", 100, 10, 1000),
+		{Round: 1, Server: "uringnet", Size: 64, Conns: 64, Error: "client: i/o timeout"},
+	}
+	var text bytes.Buffer
+	if err := r.writeText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"uringnet  n/a", "Failed: round 1, 64 B × 64 conns, uringnet: client: i/o timeout", "net       100"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+	if checks := r.targets(); len(checks) != 0 {
+		t.Errorf("targets from a failed run: %+v", checks)
+	}
+}

@@ -140,10 +140,17 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "wrote %s and %s\n", filepath.Join(cfg.outDir, "results.json"), filepath.Join(cfg.outDir, "results.md"))
 	}
-	if len(res.Failures) > 0 {
-		for _, f := range res.Failures {
-			log.Printf("%s failed: %s", f.Workload, f.Error)
+	failed := len(res.Failures) > 0
+	for _, f := range res.Failures {
+		log.Printf("%s failed: %s", f.Workload, f.Error)
+	}
+	for _, r := range res.Runs {
+		if r.Error != "" {
+			log.Printf("echo round %d, %s, %s failed: %s", r.Round, workload{r.Size, r.Conns}, r.Server, r.Error)
+			failed = true
 		}
+	}
+	if failed {
 		os.Exit(1)
 	}
 }
@@ -152,8 +159,8 @@ func main() {
 // rounds of every echo workload take about half a minute, leaving the rest
 // of the minute to the families.
 const (
-	quickDuration = 250 * time.Millisecond
-	quickWarmup   = 150 * time.Millisecond
+	quickDuration = 200 * time.Millisecond
+	quickWarmup   = 100 * time.Millisecond
 )
 
 // workloadNames is echo and then every registered family, in registry order.
@@ -294,7 +301,12 @@ func runEcho(ctx context.Context, cfg config, tmp string, res *results, progress
 					}
 					s, err := runOne(bin, srv, cfg, size, conns, c)
 					if err != nil {
-						return fmt.Errorf("round %d, %s, %s: %w", round, workload{size, conns}, srv, err)
+						// One server failing one run leaves a gap in its row;
+						// the others are still measured.
+						res.Runs = append(res.Runs, runRecord{Round: round, Server: srv, Size: size, Conns: conns, Error: err.Error()})
+						fmt.Fprintf(progress, "[%*d/%d] round %d/%d  %-20s %-14s failed: %v\n",
+							len(strconv.Itoa(total)), n, total, round, cfg.rounds, workload{size, conns}, srv, err)
+						continue
 					}
 					res.Runs = append(res.Runs, runRecord{Round: round, Server: srv, Size: size, Conns: conns, sample: s})
 					sys := ""
@@ -314,7 +326,7 @@ func runEcho(ctx context.Context, cfg config, tmp string, res *results, progress
 // syscallWindow is how long the syscall pass counts: a fraction of the
 // measured window, since the count needs no great precision.
 func syscallWindow(cfg config) time.Duration {
-	return min(max(cfg.duration/3, 100*time.Millisecond), time.Second)
+	return min(max(cfg.duration/4, 50*time.Millisecond), time.Second)
 }
 
 // runOne starts a fresh server process for one measurement; counter, if

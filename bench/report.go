@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,6 +69,7 @@ type runRecord struct {
 	Server string `json:"server"`
 	Size   int    `json:"size"`
 	Conns  int    `json:"conns"`
+	Error  string `json:"error,omitempty"` // the run failed; its figures are zero
 	sample
 }
 
@@ -125,7 +127,7 @@ var figures = []figure{
 		return *s.Syscalls, true
 	}, num, false},
 	{"gen CPU µs/msg", always(func(s sample) float64 { return s.GenCPU }), num, false},
-	{"gen cores", always(func(s sample) float64 { return s.GenCPU * s.MsgsPerSec / 1e6 }), num, false},
+	figGenCores,
 }
 
 // The figures the targets and charts are about.
@@ -133,6 +135,8 @@ var (
 	figMsgs = figure{"msgs/s", always(func(s sample) float64 { return s.MsgsPerSec }), rate, true}
 	figP99  = figure{"p99 µs", always(func(s sample) float64 { return s.P99us }), num, true}
 	figCPU  = figure{"server CPU µs/msg", always(func(s sample) float64 { return s.ServerCPU }), num, true}
+
+	figGenCores = figure{"gen cores", always(func(s sample) float64 { return s.GenCPU * s.MsgsPerSec / 1e6 }), num, false}
 )
 
 // spread is the median and range of one figure over the rounds; n is how
@@ -171,7 +175,7 @@ func spreadOf(v []float64) spread {
 func (r *results) spread(srv string, w workload, f figure) spread {
 	var v []float64
 	for _, run := range r.Runs {
-		if run.Server == srv && run.Size == w.size && run.Conns == w.conns {
+		if run.Server == srv && run.Size == w.size && run.Conns == w.conns && run.Error == "" {
 			if x, ok := f.value(run.sample); ok {
 				v = append(v, x)
 			}
@@ -244,28 +248,65 @@ func rate(v float64) string {
 	return num(v)
 }
 
+// failedRuns describes the echo runs that failed, one line each.
+func (r *results) failedRuns() []string {
+	var out []string
+	for _, run := range r.Runs {
+		if run.Error != "" {
+			out = append(out, fmt.Sprintf("Failed: round %d, %s, %s: %s", run.Round, workload{run.Size, run.Conns}, run.Server, run.Error))
+		}
+	}
+	return out
+}
+
+// genNote says how busy the load generator was at each connection count,
+// the range of its median CPUs kept busy over servers and sizes, beside
+// the CPUs the machine has.
+func (r *results) genNote() string {
+	var parts []string
+	for _, conns := range r.Meta.Conns {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, size := range r.Meta.Sizes {
+			for _, srv := range r.Meta.Servers {
+				if s := r.spread(srv, workload{size, conns}, figGenCores); s.n > 0 {
+					lo, hi = min(lo, s.med), max(hi, s.med)
+				}
+			}
+		}
+		if lo <= hi {
+			parts = append(parts, fmt.Sprintf("%s %s..%s", connsName(conns), num(lo), num(hi)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("How busy the generator was (gen cores, medians over servers and sizes, of %d CPUs): %s.", r.Meta.CPUs, strings.Join(parts, "; "))
+}
+
 func (r *results) notes() []string {
 	m := r.Meta
 	pin := "Server and generator are not pinned (-pin puts the server on CPU 1 and the generator on CPU 0; it is off by default because with 2 CPUs a server with a ring per CPU, and gnet's loop per CPU, need both), so they compete for the same CPUs."
 	if m.Pinned {
 		pin = "Pinned (-pin): the server process on CPU 1 (taskset), the generator on CPU 0 (sched_setaffinity); a server with a ring or loop per CPU gets only one CPU this way."
 	}
-	return []string{
+	notes := []string{
 		fmt.Sprintf("Echo ping-pong on loopback, closed loop, one goroutine per connection in an in-process package net load generator; servers run as separate processes. %d round(s) of %gs after %gs warm-up per server and workload, servers alternating %s each round. Each cell is the median over rounds (min..max); ×%s is the ratio of medians to %s.",
 			m.Rounds, m.DurationS, m.WarmupS, strings.Join(m.Servers, " "), m.Baseline, m.Baseline),
 		"Server CPU is the time on CPU of all the server's threads, summed from /proc/PID/task/*/schedstat (nanoseconds; /proc/PID/stat would count 10 ms ticks), per echoed message; server cs/msg is their voluntary and involuntary context switches (/proc/PID/task/*/status) per message, the cost of waking up. Gen CPU is the load generator's own CPU per message (getrusage), and gen cores how many CPUs it kept busy: generator and server share the machine, so where gen cores nears the CPUs left to it, the generator limits the rate.",
+		r.genNote(),
 		"Syscalls per message: " + syscallNote(m.SyscallTool),
 		pin,
 		fmt.Sprintf("%s, Linux %s, %s (%d CPUs), %s.", m.Date, m.Kernel, m.CPU, m.CPUs, m.GoVersion),
 		"Command: " + m.Command,
 	}
+	return slices.DeleteFunc(notes, func(n string) bool { return n == "" })
 }
 
 func syscallNote(tool string) string {
 	if strings.HasPrefix(tool, "n/a") || strings.HasPrefix(tool, "not counted") {
 		return tool + "."
 	}
-	return "counted with " + tool + " on the server process (all threads) for a third of the measured time (at least 100 ms) right after the measured window of round 1, while the clients keep going; the count's rate over the clients' message rate. One count per server and workload, so the column has no range."
+	return "counted with " + tool + " on the server process (all threads) for a quarter of the measured time (at least 50 ms) right after the measured window of round 1, while the clients keep going; the count's rate over the clients' message rate. One count per server and workload, so the column has no range."
 }
 
 // writeTable prints a header and rows aligned for a terminal, with a blank
@@ -313,6 +354,9 @@ func (r *results) writeText(w io.Writer) error {
 			header, rows := r.table()
 			if err := writeTable(&b, header, rows); err != nil {
 				return err
+			}
+			for _, f := range r.failedRuns() {
+				b.WriteString("\n" + f)
 			}
 			b.WriteString("\nTargets:\n")
 			for _, t := range r.targetLines() {
@@ -367,6 +411,9 @@ func (r *results) writeMarkdown(w io.Writer) error {
 		} else {
 			header, rows := r.table()
 			markdownTable(&b, header, rows)
+			for _, f := range r.failedRuns() {
+				b.WriteString(f + "\n\n")
+			}
 			b.WriteString("### Targets\n\n")
 			for _, t := range r.targetLines() {
 				b.WriteString("- " + t + "\n")
