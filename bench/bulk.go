@@ -161,7 +161,7 @@ func bulkStream(addr string, pid int, warm, total int64) (bulkRun, error) {
 			}
 			got += int64(n)
 			if t0.IsZero() && got >= warm {
-				if cpu0, err = taskCPU(pid); err != nil {
+				if cpu0, err = serverCPU(pid); err != nil {
 					return bulkRun{}, err
 				}
 				t0, got0 = time.Now(), got
@@ -179,7 +179,7 @@ func bulkStream(addr string, pid int, warm, total int64) (bulkRun, error) {
 		}
 	}
 	elapsed := time.Since(t0)
-	cpu1, err := taskCPU(pid)
+	cpu1, err := serverCPU(pid)
 	if err != nil {
 		return bulkRun{}, err
 	}
@@ -235,15 +235,16 @@ func bulkSection(runs []bulkRun, impls []string, env familyEnv, warm, total int6
 	sec := &section{
 		Name:    "bulk",
 		Title:   "Bulk stream through the echo servers",
-		Columns: []string{"server", "GB/s", "×" + base, "server CPU s/GB", "×" + base},
+		Columns: []string{"workload", "server", "GB/s", "×" + base, "server CPU s/GB", "×" + base},
 		Raw:     runs,
 	}
 	gbps := func(r bulkRun) float64 { return r.GBps }
 	cpu := func(r bulkRun) float64 { return r.ServerCPUs }
 	bg, bc := spreadOf(bulkValues(runs, base, gbps)), spreadOf(bulkValues(runs, base, cpu))
+	w := sizeName(total) + " × 1 conn"
 	for _, impl := range impls {
 		g, c := spreadOf(bulkValues(runs, impl, gbps)), spreadOf(bulkValues(runs, impl, cpu))
-		sec.Rows = append(sec.Rows, []string{impl, g.format(num), ratioCell(g.med, bg.med), c.format(num), ratioCell(c.med, bc.med)})
+		sec.Rows = append(sec.Rows, []string{w, impl, g.format(num), ratioCell(g.med, bg.med), c.format(num), ratioCell(c.med, bc.med)})
 	}
 	sec.Notes = []string{
 		fmt.Sprintf("One loopback connection per run through bench/echoserver (-buf %d, a fresh process per run), written in %d KiB chunks by one goroutine and read back by another in this process, every byte compared with the pseudo-random pattern sent. The first %s warm up; the next %s are measured. GB/s is payload bytes (10^9) one direction per second. %d round(s), servers alternating %s each round; median (min..max), ×%s the ratio of medians.",

@@ -145,7 +145,7 @@ func TestBulkFamilyRun(t *testing.T) {
 	}
 	t.Logf("%q\n%q\n%s", sec.Columns, sec.Rows, strings.Join(sec.Notes, "\n"))
 	runs := sec.Raw.([]bulkRun)
-	if len(runs) != 2 || len(sec.Rows) != 2 || sec.Rows[0][0] != "net" || sec.Rows[0][2] != "1.00x" || sec.Rows[1][0] != "uringnet" {
+	if len(runs) != 2 || len(sec.Rows) != 2 || sec.Rows[0][1] != "net" || sec.Rows[0][3] != "1.00x" || sec.Rows[1][1] != "uringnet" || len(sec.Rows[0]) != len(sec.Columns) {
 		t.Fatalf("runs %+v rows %q", runs, sec.Rows)
 	}
 	for _, r := range runs {

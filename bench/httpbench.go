@@ -197,7 +197,7 @@ func runHTTPOnce(ctx context.Context, bin string, s httpServer, w httpWorkload, 
 			return fail(fmt.Errorf("warm-up: %w", err))
 		}
 	}
-	cpu0, err := taskCPU(srv.pid())
+	cpu0, err := serverCPU(srv.pid())
 	if err != nil {
 		return fail(err)
 	}
@@ -205,7 +205,7 @@ func runHTTPOnce(ctx context.Context, bin string, s httpServer, w httpWorkload, 
 	if err != nil {
 		return fail(err)
 	}
-	cpu1, err := taskCPU(srv.pid())
+	cpu1, err := serverCPU(srv.pid())
 	if err != nil {
 		return fail(err)
 	}
@@ -290,46 +290,12 @@ func startHTTPServer(bin string, s httpServer) (*serverProc, error) {
 	}
 }
 
-// taskCPU sums the time every thread of process pid has spent on a CPU,
-// the first field of /proc/PID/task/*/schedstat, in nanoseconds: finer
-// than /proc/PID/stat's 10 ms ticks, which a one-second run of a few
-// hundred milliseconds of CPU would make coarse. Threads that have exited
-// are not counted; Go's runtime keeps its threads.
-func taskCPU(pid int) (time.Duration, error) {
-	dir := fmt.Sprintf("/proc/%d/task", pid)
-	tasks, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, err
-	}
-	var sum time.Duration
-	for _, t := range tasks {
-		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
-		if errors.Is(err, os.ErrNotExist) {
-			continue // the thread exited after the directory was read
-		}
-		if err != nil {
-			return 0, err
-		}
-		ns, err := parseSchedstat(string(b))
-		if err != nil {
-			return 0, fmt.Errorf("%s/%s/schedstat: %w", dir, t.Name(), err)
-		}
-		sum += ns
-	}
-	return sum, nil
-}
-
-// parseSchedstat reads the run time, the first of schedstat's three fields.
-func parseSchedstat(s string) (time.Duration, error) {
-	f := strings.Fields(s)
-	if len(f) != 3 {
-		return 0, fmt.Errorf("malformed schedstat %q", s)
-	}
-	ns, err := strconv.ParseInt(f[0], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("malformed schedstat %q", s)
-	}
-	return time.Duration(ns), nil
+// serverCPU is the time every thread of process pid has spent on a CPU,
+// from readProcUsage: schedstat's nanoseconds, where /proc/PID/stat's 10 ms
+// ticks would make a one-second run's few hundred milliseconds coarse.
+func serverCPU(pid int) (time.Duration, error) {
+	u, err := readProcUsage(pid)
+	return u.cpu, err
 }
 
 // latencyCell formats a p99, which h2load's rows do not have.

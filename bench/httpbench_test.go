@@ -231,30 +231,22 @@ func TestParseToolDuration(t *testing.T) {
 	}
 }
 
-func TestTaskCPU(t *testing.T) {
-	if d, err := parseSchedstat("123456789 2000 30\n"); err != nil || d != 123456789 {
-		t.Errorf("parseSchedstat = %v, %v", d, err)
-	}
-	for _, s := range []string{"", "1 2", "x 2 3"} {
-		if _, err := parseSchedstat(s); err == nil {
-			t.Errorf("parseSchedstat(%q) accepted", s)
-		}
-	}
-	c0, err := taskCPU(os.Getpid())
+func TestServerCPU(t *testing.T) {
+	c0, err := serverCPU(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for t0 := time.Now(); time.Since(t0) < 20*time.Millisecond; {
 	}
-	c1, err := taskCPU(os.Getpid())
+	c1, err := serverCPU(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := c1 - c0; d < 10*time.Millisecond {
 		t.Errorf("20ms of spinning counted as %v", d)
 	}
-	if _, err := taskCPU(-1); err == nil {
-		t.Error("taskCPU(-1) succeeded")
+	if _, err := serverCPU(-1); err == nil {
+		t.Error("serverCPU(-1) succeeded")
 	}
 }
 

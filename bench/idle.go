@@ -279,10 +279,11 @@ func idleSection(runs []idleRun, impls []string, env familyEnv, conns int) *sect
 	sec := &section{
 		Name:    "idle",
 		Title:   fmt.Sprintf("Idle connections: server memory for %d connected clients", conns),
-		Columns: []string{"server", "KiB/conn", "×" + base, "RSS before KiB", "RSS after KiB"},
+		Columns: []string{"workload", "server", "KiB/conn", "×" + base, "RSS before KiB", "RSS after KiB"},
 		Raw:     runs,
 	}
 	b := spreadOf(idleValues(runs, base))
+	w := fmt.Sprintf("%d idle conns", conns)
 	for _, impl := range impls {
 		k := spreadOf(idleValues(runs, impl))
 		var before, after []float64
@@ -291,7 +292,7 @@ func idleSection(runs []idleRun, impls []string, env familyEnv, conns int) *sect
 				before, after = append(before, float64(r.RSSBefore)), append(after, float64(r.RSSAfter))
 			}
 		}
-		sec.Rows = append(sec.Rows, []string{impl, k.format(num), ratioCell(k.med, b.med),
+		sec.Rows = append(sec.Rows, []string{w, impl, k.format(num), ratioCell(k.med, b.med),
 			spreadOf(before).format(kib), spreadOf(after).format(kib)})
 	}
 	sec.Notes = []string{
