@@ -155,12 +155,12 @@ func main() {
 	}
 }
 
-// quick mode's run lengths: with 1,000 connections and six servers, two
-// rounds of every echo workload take about half a minute, leaving the rest
-// of the minute to the families.
+// quick mode's run lengths: with six servers, two rounds of the six echo
+// workloads are 72 runs, which at these lengths take about 25 s with the
+// syscall pass, leaving the rest of the minute to the families.
 const (
-	quickDuration = 200 * time.Millisecond
-	quickWarmup   = 100 * time.Millisecond
+	quickDuration = 150 * time.Millisecond
+	quickWarmup   = 50 * time.Millisecond
 )
 
 // workloadNames is echo and then every registered family, in registry order.

@@ -355,8 +355,8 @@ func (r *results) writeText(w io.Writer) error {
 			if err := writeTable(&b, header, rows); err != nil {
 				return err
 			}
-			for _, f := range r.failedRuns() {
-				b.WriteString("\n" + f)
+			if fails := r.failedRuns(); len(fails) > 0 {
+				b.WriteString("\n" + strings.Join(fails, "\n") + "\n")
 			}
 			b.WriteString("\nTargets:\n")
 			for _, t := range r.targetLines() {
