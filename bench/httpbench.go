@@ -231,7 +231,7 @@ func runTool(ctx context.Context, args []string, d time.Duration) (string, error
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("%s: %v: %s%s", strings.Join(args, " "), err, out, strings.TrimSpace(stderr.String()))
+		return "", fmt.Errorf("%s: %v\n%s%s", strings.Join(args, " "), err, out, strings.TrimSpace(stderr.String()))
 	}
 	return string(out), nil
 }

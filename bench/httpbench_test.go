@@ -313,3 +313,15 @@ func TestHTTPFamilyRun(t *testing.T) {
 		t.Errorf("charts %v, want 2", sec.Charts)
 	}
 }
+
+func TestEnsureToolMissing(t *testing.T) {
+	if err := ensureTool(context.Background(), "sh", "dash", io.Discard); err != nil {
+		t.Errorf("sh: %v", err)
+	}
+	// As root this asks apt-get for a package that does not exist; either
+	// way the error names the tool.
+	err := ensureTool(context.Background(), "ourio-no-such-tool", "ourio-no-such-package", io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "ourio-no-such-tool") {
+		t.Errorf("err = %v, want one naming the missing tool", err)
+	}
+}
