@@ -1,0 +1,316 @@
+package uringnet
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// WriteTo implements io.WriterTo, as *net.TCPConn does: it reads the
+// connection until EOF and writes what it reads to w, returning how many
+// bytes w received and nil at EOF.
+//
+// When w is a uringnet Conn, a *net.TCPConn, a stream *net.UnixConn or an
+// *os.File that is a pipe or a regular file, the bytes go socket → pipe → w
+// as io_uring splice operations and never enter user memory. Any other
+// writer is copied through a buffer. Either way the connection's read
+// deadline and Close stop the reading, w's own deadline and Close stop the
+// writing, and the errors are those package net's WriteTo reports: the
+// socket's read error or w's write error, inside a "writeto" *net.OpError.
+func (c *Conn) WriteTo(w io.Writer) (int64, error) {
+	n, err, handled := c.spliceTo(w)
+	if !handled {
+		n, err = io.Copy(w, readerOnly{c})
+	}
+	if err != nil {
+		return n, c.opErr("writeto", err)
+	}
+	return n, nil
+}
+
+// readerOnly hides WriteTo so io.Copy does not call it again.
+type readerOnly struct{ io.Reader }
+
+// pipeSink is a destination that takes bytes straight from a pipe.
+type pipeSink interface {
+	// fill moves n bytes from the pipe's read end to the destination, or
+	// fewer with the error that stopped it, shaped as the destination's
+	// Write would report it.
+	fill(pipe, n int) (int, error)
+}
+
+// spliceTo copies the socket to w through a pipe when w takes splices. It
+// reports handled false when it moved nothing and the caller should copy
+// through a buffer instead.
+func (c *Conn) spliceTo(w io.Writer) (written int64, err error, handled bool) {
+	sink := c.sinkFor(w)
+	if sink == nil {
+		return 0, nil, false
+	}
+	return c.spliceVia(sink, w)
+}
+
+// spliceVia runs spliceTo's copy into sink, which splices into w.
+func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, err error, handled bool) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return 0, nil, false
+	}
+	// Every operation on the pipe has completed by the time its do
+	// returns, so the kernel is done with the pipe when these run.
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	chunk := 64 << 10
+	if size, err := unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, spliceChunk); err == nil {
+		chunk = size
+	}
+	for {
+		// The pipe is empty here: a chunk that entered it has been
+		// handed on whole, so the read deadline or Close striking now
+		// strands nothing.
+		n, err := c.drain(p[1], chunk)
+		if err != nil {
+			if !handled && errors.Is(err, unix.EINVAL) {
+				return 0, nil, false // the socket cannot be spliced from; nothing moved
+			}
+			return written, err, true
+		}
+		handled = true
+		if n == 0 {
+			return written, nil, true
+		}
+		m, err := sink.fill(p[0], n)
+		written += int64(m)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, unix.EINVAL) {
+			// w does not take splices after all: hand it what is in the
+			// pipe by Write and copy the rest through a buffer.
+			m, err := rescuePipe(p[0], n-m, w)
+			written += m
+			if err != nil {
+				return written, err, true
+			}
+			m, err = io.Copy(w, readerOnly{c})
+			return written + m, err, true
+		}
+		return written, err, true
+	}
+}
+
+// drain splices up to limit bytes from the socket into the pipe's write end,
+// waiting on the ring for them to arrive; 0 means EOF. Its errors are
+// shaped as Read's. The read side is held only for this, so Close and other
+// readers are never held up by a slow destination.
+func (c *Conn) drain(pipe, limit int) (int, error) {
+	s := &c.fd.rd
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		res, err := c.fd.do(s, kindSplice, args{in: c.fd.fd, off: -1, out: pipe, n: limit})
+		if err != nil {
+			return 0, c.opErr("read", err)
+		}
+		if res == -int32(unix.EAGAIN) {
+			// The socket is non-blocking and has nothing yet.
+			if res, err = c.fd.do(s, kindPollIn, args{}); err != nil {
+				return 0, c.opErr("read", err)
+			}
+			if res < 0 {
+				return 0, c.opErr("read", os.NewSyscallError("poll", unix.Errno(-res)))
+			}
+			continue
+		}
+		if res < 0 {
+			return 0, c.opErr("read", os.NewSyscallError("splice", unix.Errno(-res)))
+		}
+		return int(res), nil
+	}
+}
+
+// spliceOut moves n bytes from pipe to out with splices on f's ring,
+// holding s, and returns how many moved. On EAGAIN it returns at once with
+// eagain set when wait is false, and otherwise polls f's own descriptor for
+// room on the ring. The caller holds s.mu.
+func (f *netFD) spliceOut(s *side, pipe, out, n int, wait bool) (done int, eagain bool, err error) {
+	for done < n {
+		res, err := f.do(s, kindSplice, args{in: pipe, off: -1, out: out, n: n - done})
+		if err != nil {
+			return done, false, err
+		}
+		if res == -int32(unix.EAGAIN) {
+			if !wait {
+				return done, true, nil
+			}
+			if res, err = f.do(s, kindPollOut, args{}); err != nil {
+				return done, false, err
+			}
+			if res < 0 {
+				return done, false, os.NewSyscallError("poll", unix.Errno(-res))
+			}
+			continue
+		}
+		if res < 0 {
+			return done, false, os.NewSyscallError("splice", unix.Errno(-res))
+		}
+		if res == 0 {
+			return done, false, io.ErrUnexpectedEOF // the pipe held less than it should
+		}
+		done += int(res)
+	}
+	return done, false, nil
+}
+
+// connSink splices into another uringnet Conn on its own write side, so its
+// write deadline and Close apply as they do to its Write.
+type connSink struct{ c *Conn }
+
+func (d connSink) fill(pipe, n int) (int, error) {
+	s := &d.c.fd.wr
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	done, _, err := d.c.fd.spliceOut(s, pipe, d.c.fd.fd, n, true)
+	if err != nil {
+		return done, d.c.opErr("write", err)
+	}
+	return done, nil
+}
+
+// rawSink splices into a descriptor that Go's runtime owns (a net conn or
+// an os.File) from inside its RawConn's Write callback, which keeps the
+// descriptor open, and lets the runtime wait for room on EAGAIN under w's
+// own write deadline. The splices run on the source's ring through carrier,
+// a netFD of its own that nothing closes.
+type rawSink struct {
+	rc      syscall.RawConn
+	carrier *netFD
+	wrap    func(error) error // shapes an error as w's Write would
+	step    func(fd uintptr) bool
+	// One fill's state, shared with step.
+	pipe, n, done int
+	err           error
+}
+
+func newRawSink(c *Conn, rc syscall.RawConn, wrap func(error) error) *rawSink {
+	d := &rawSink{rc: rc, carrier: newFD(c.fd.e, -1, c.fd.net), wrap: wrap}
+	d.step = d.splice // bound once, so fill allocates nothing
+	return d
+}
+
+func (d *rawSink) splice(fd uintptr) bool {
+	m, eagain, err := d.carrier.spliceOut(&d.carrier.wr, d.pipe, int(fd), d.n-d.done, false)
+	d.done += m
+	d.err = err
+	return !eagain
+}
+
+func (d *rawSink) fill(pipe, n int) (int, error) {
+	s := &d.carrier.wr
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d.pipe, d.n, d.done, d.err = pipe, n, 0, nil
+	err := d.rc.Write(d.step)
+	if err == nil {
+		err = d.err
+	}
+	if err != nil {
+		return d.done, d.wrap(err)
+	}
+	return d.done, nil
+}
+
+// sinkFor returns how to splice into w, or nil when w is copied through a
+// buffer.
+func (c *Conn) sinkFor(w io.Writer) pipeSink {
+	switch w := w.(type) {
+	case *Conn:
+		return connSink{w}
+	case *net.TCPConn:
+		return c.netSink(w)
+	case *net.UnixConn:
+		return c.netSink(w)
+	case *os.File:
+		rc, err := w.SyscallConn()
+		if err != nil || !spliceable(rc, true) {
+			return nil
+		}
+		return newRawSink(c, rc, func(err error) error {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				return err
+			}
+			return &os.PathError{Op: "write", Path: w.Name(), Err: err}
+		})
+	}
+	return nil
+}
+
+// netSink splices into a package net stream connection; its errors read as
+// its Write's.
+func (c *Conn) netSink(w interface {
+	net.Conn
+	SyscallConn() (syscall.RawConn, error)
+}) pipeSink {
+	rc, err := w.SyscallConn()
+	if err != nil || !spliceable(rc, false) {
+		return nil
+	}
+	laddr, raddr := w.LocalAddr(), w.RemoteAddr()
+	return newRawSink(c, rc, func(err error) error {
+		if oe, ok := err.(*net.OpError); ok { // raw-write's wrapping
+			err = oe.Err
+		}
+		return &net.OpError{Op: "write", Net: laddr.Network(), Source: laddr, Addr: raddr, Err: err}
+	})
+}
+
+// spliceable reports whether the descriptor behind rc takes splices whole:
+// a stream socket, a pipe, or (for files) a regular file opened for writing
+// without O_APPEND, which splice refuses.
+func spliceable(rc syscall.RawConn, file bool) bool {
+	ok := false
+	err := rc.Control(func(fd uintptr) {
+		var st unix.Stat_t
+		if unix.Fstat(int(fd), &st) != nil {
+			return
+		}
+		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		if err != nil || fl&unix.O_ACCMODE == unix.O_RDONLY {
+			return
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFSOCK:
+			typ, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
+			ok = err == nil && typ == unix.SOCK_STREAM
+		case unix.S_IFIFO:
+			ok = file
+		case unix.S_IFREG:
+			ok = file && fl&unix.O_APPEND == 0
+		}
+	})
+	return err == nil && ok
+}
+
+// rescuePipe reads the n bytes left in the pipe and writes them to w, so
+// nothing read from the socket is dropped when w turns out not to take
+// splices.
+func rescuePipe(pipe, n int, w io.Writer) (int64, error) {
+	buf := make([]byte, n)
+	for got := 0; got < n; {
+		m, err := unix.Read(pipe, buf[got:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, os.NewSyscallError("read", err)
+		}
+		got += m
+	}
+	m, err := w.Write(buf)
+	return int64(m), err
+}
