@@ -12,15 +12,17 @@ import (
 )
 
 // engine shares one ring among every goroutine that uses it. Goroutines
-// submit under mu and park on their operation's channel. Completions are run
-// by whoever holds mu next, or by the reaper goroutine, which waits for the
-// ring's fd in Go's own netpoller rather than in io_uring_enter, so no OS
-// thread is blocked outside the Go scheduler.
+// submit under mu; completions are run by whoever holds mu next, or by the
+// engine's poller, a waiting goroutine that waits for the ring's fd in Go's
+// own netpoller rather than in io_uring_enter, so no OS thread is blocked
+// outside the Go scheduler (wait.go).
 type engine struct {
-	mu   sync.Mutex
-	ring *core.Ring
-	file *os.File
-	rc   syscall.RawConn
+	mu      sync.Mutex
+	ring    *core.Ring
+	file    *os.File
+	rc      syscall.RawConn
+	polling bool   // a goroutine is the poller; guarded by mu
+	waiters opList // the parked operations; guarded by mu
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's
@@ -62,20 +64,7 @@ func newEngine(parent *core.Ring) (*engine, error) {
 		r.Close()
 		return nil, err
 	}
-	e := &engine{ring: r, file: f, rc: rc}
-	go e.reap()
-	return e, nil
-}
-
-// reap runs completions whenever the ring's fd polls readable. The engine
-// lives as long as the process.
-func (e *engine) reap() {
-	e.rc.Read(func(uintptr) bool {
-		e.mu.Lock()
-		e.ring.Run(core.NoWait)
-		e.mu.Unlock()
-		return false
-	})
+	return &engine{ring: r, file: f, rc: rc}, nil
 }
 
 // The process's engines: one ring each, one per usable core by default, so

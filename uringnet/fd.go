@@ -41,8 +41,8 @@ func (f *netFD) decref() { f.sys.RUnlock() }
 
 func newFD(e *engine, fd int, network string) *netFD {
 	f := &netFD{e: e, fd: fd, net: network}
-	f.rd.op.init()
-	f.wr.op.init()
+	f.rd.op.init(e)
+	f.wr.op.init(e)
 	f.rd.expire = func() { f.cancel(&f.rd) }
 	f.wr.expire = func() { f.cancel(&f.wr) }
 	return f
@@ -74,7 +74,7 @@ type args struct {
 func (f *netFD) cancel(s *side) {
 	f.e.mu.Lock()
 	s.cancelInFlight(f.e.ring)
-	f.e.ring.Run(core.NoWait)
+	f.e.flush()
 	f.e.mu.Unlock()
 }
 
@@ -123,14 +123,20 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		}
 		s.op.h = h
 		s.op.inflight = true
-		e.ring.Run(core.NoWait) // an error here leaves the op queued for the reaper
-		e.mu.Unlock()
-		// The deadline may have passed after the check above and before the
-		// operation was in flight, when its timer found nothing to cancel.
-		if s.expired() {
-			f.cancel(s)
+		e.flush()
+		if !s.op.inflight {     // done at once, as a send usually is
+			e.mu.Unlock()
+			<-s.op.done
+		} else {
+			// The deadline may have passed after the check above and
+			// before the operation was in flight, when its timer found
+			// nothing to cancel.
+			if s.expired() {
+				s.cancelInFlight(e.ring)
+				e.flush()
+			}
+			e.wait(&s.op)
 		}
-		<-s.op.done
 		res := s.op.res
 		if res != -int32(unix.ECANCELED) || kind == kindConnect {
 			return res, nil
@@ -153,7 +159,7 @@ func (f *netFD) Close() error {
 	f.e.mu.Lock()
 	f.rd.cancelInFlight(f.e.ring)
 	f.wr.cancelInFlight(f.e.ring)
-	f.e.ring.Run(core.NoWait)
+	f.e.flush()
 	f.e.mu.Unlock()
 	// Each side's lock is held by an operation until its completion arrives.
 	f.rd.mu.Lock()

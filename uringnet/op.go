@@ -16,11 +16,20 @@ type op struct {
 	done     chan struct{}
 	res      int32
 	h        core.Handle
-	inflight bool // guarded by the engine's mu
 	sa       unix.RawSockaddrAny
+	e        *engine
+	inflight bool // guarded by the engine's mu, as are the fields below
+	// A parked op is on e.waiters, linked through prev and next; takeover
+	// tells its goroutine, woken while the op is still in flight, that it
+	// is now the engine's poller (see wait.go).
+	parked, takeover bool
+	prev, next       *op
 }
 
-func (o *op) init() { o.done = make(chan struct{}, 1) }
+func (o *op) init(e *engine) {
+	o.done = make(chan struct{}, 1)
+	o.e = e
+}
 
 // opDone is the completion callback of every uringnet operation. It runs
 // under the engine's mu.
@@ -31,6 +40,7 @@ func opDone(_ core.Runtime, t *core.Task) error {
 		o.sa = *t.RemoteSockaddr()
 	}
 	o.inflight = false
+	o.e.waiters.remove(o)
 	o.done <- struct{}{}
 	return nil
 }
