@@ -709,3 +709,25 @@ func (r *Ring) Submit() error {
 	}
 	return r.submitAndWait(0)
 }
+
+// WaitReady blocks until at least one completion is ready for Run, without
+// submitting or running anything. Unlike every other method it may be called
+// while another goroutine owns the ring and submits to it: it only waits in
+// io_uring_enter, so a goroutine can sleep in the kernel until completions
+// arrive while others keep submitting. The completion work of an operation
+// submitted from the waiting thread then runs in that same thread as it
+// wakes, so the wait costs one wake-up. A signal only makes it wait again;
+// on a SingleIssuer ring another thread gets ErrWrongThread.
+func (r *Ring) WaitReady() error {
+	for !r.cqReady() {
+		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, 1, enterGetEvents, 0, 0)
+		switch errno {
+		case 0, unix.EINTR:
+		case unix.EEXIST:
+			return ErrWrongThread
+		default:
+			return errno
+		}
+	}
+	return nil
+}

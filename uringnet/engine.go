@@ -2,11 +2,9 @@ package uringnet
 
 import (
 	"errors"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/ourio-go/ourio/core"
 )
@@ -19,10 +17,10 @@ import (
 type engine struct {
 	mu      sync.Mutex
 	ring    *core.Ring
-	file    *os.File
-	rc      syscall.RawConn
 	polling bool   // a goroutine is the poller; guarded by mu
+	asleep  bool   // the poller sleeps in the kernel; guarded by mu
 	waiters opList // the parked operations; guarded by mu
+	readied uint64 // completions run so far; guarded by mu
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's
@@ -39,32 +37,7 @@ func newEngine(parent *core.Ring) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	pfd, err := r.PollableFd()
-	if err != nil {
-		r.Close()
-		return nil, err
-	}
-	// The netpoller owns a duplicate so closing the file never closes the
-	// ring's own descriptor.
-	dup, err := syscall.Dup(pfd)
-	if err != nil {
-		r.Close()
-		return nil, err
-	}
-	syscall.CloseOnExec(dup)
-	if err := syscall.SetNonblock(dup, true); err != nil {
-		syscall.Close(dup)
-		r.Close()
-		return nil, err
-	}
-	f := os.NewFile(uintptr(dup), "io_uring")
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		r.Close()
-		return nil, err
-	}
-	return &engine{ring: r, file: f, rc: rc}, nil
+	return &engine{ring: r}, nil
 }
 
 // The process's engines: one ring each, one per usable core by default, so

@@ -41,6 +41,7 @@ func opDone(_ core.Runtime, t *core.Task) error {
 	}
 	o.inflight = false
 	o.e.waiters.remove(o)
+	o.e.readied++
 	o.done <- struct{}{}
 	return nil
 }

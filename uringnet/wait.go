@@ -1,28 +1,34 @@
 package uringnet
 
-import "github.com/ourio-go/ourio/core"
+import (
+	"runtime"
+
+	"github.com/ourio-go/ourio/core"
+)
 
 // How a goroutine waits for its operation's completion.
 //
-// Completions of socket operations that had to wait (a receive with no data
-// yet, an accept with no connection) are made by the kernel's task work and
-// become visible when the ring's fd polls readable. One goroutine at a time,
-// the poller, waits for that in Go's netpoller on behalf of every goroutine
-// of the engine; the others park on their operation's channel. The poller is
-// itself a goroutine with an operation in flight: when its own completes it
-// hands the role to the longest-waiting parked goroutine, or, with none
-// left, gives it up, so that the next goroutine to wait polls for itself.
+// One goroutine at a time, the poller, sleeps in the kernel (io_uring_enter)
+// until completions arrive, runs them, and so readies the goroutines whose
+// operations finished; the others park on their operation's channel. The
+// poller is itself a goroutine with an operation in flight: when its own
+// completes it hands the role to the longest-waiting parked goroutine, or,
+// with none left, gives it up, so that the next goroutine to wait polls for
+// itself. While there is a poller it alone runs completions.
 //
-// While there is a poller, it alone runs completions. The netpoller reports
-// the ring's fd only if completions are still waiting when it looks, so a
-// goroutine that ran the poller's completion itself would leave the poller
-// asleep with its operation done.
+// While the poller is awake, goroutines only queue their operations, and
+// the poller submits them all with one system call before it sleeps again.
+// The kernel runs the completion work of an operation (the receive itself,
+// once data has arrived) on the thread that submitted it, so this also
+// makes that the poller's thread, the one the completion has to wake
+// anyway. With one busy connection a round trip then costs one thread
+// wake-up, where waiting in Go's netpoller for the ring's fd cost two (the
+// submitting thread for the completion work, then the netpoller's) and a
+// separate reaper goroutine a third.
 //
-// With one busy connection this makes a round trip cost one thread wake-up,
-// as in package net: the netpoller readies the waiting goroutine itself,
-// where a separate reaper goroutine would have to ready it again, and the
-// scheduler would wake another thread for that. With many connections the
-// poller readies the others in the order they began to wait.
+// Before it sleeps, a poller that has just readied goroutines yields to
+// them: a thread asleep in a system call keeps its P, and with it their run
+// queue, until sysmon takes it.
 
 // opList is a FIFO of parked operations, linked through the operations
 // themselves so that waiting allocates nothing. It is guarded by the
@@ -65,19 +71,23 @@ func (l *opList) popFront() *op {
 	return o
 }
 
-// flush submits what the caller queued and, when no poller is waiting for
-// the ring, runs the completions that are ready. The caller holds e.mu. An
-// error leaves the operations queued for the next flush or the poller.
+// flush gets the operations the caller queued to the kernel: it leaves
+// them to an awake poller, submits them past a sleeping one, and with no
+// poller submits them and runs the completions that are ready. The caller
+// holds e.mu. An error leaves the operations queued for the next flush or
+// the poller.
 func (e *engine) flush() {
-	if e.polling {
+	switch {
+	case e.polling && !e.asleep:
+	case e.polling:
 		e.ring.Submit()
-	} else {
+	default:
 		e.ring.Run(core.NoWait)
 	}
 }
 
-// wait blocks until o, just submitted and still in flight, completes. The
-// caller holds e.mu; wait releases it.
+// wait blocks until o, queued and not yet complete, completes. The caller
+// holds e.mu; wait releases it.
 func (e *engine) wait(o *op) {
 	if !e.polling {
 		e.polling = true
@@ -98,25 +108,32 @@ func (e *engine) wait(o *op) {
 	}
 }
 
-// poll waits for the ring's fd and runs completions until own's has run,
-// then passes the poller's role on. On return own.done holds own's
-// completion.
+// poll submits what is queued, runs completions and sleeps in the kernel
+// until own's has run, then passes the poller's role on. On return
+// own.done holds own's completion.
 func (e *engine) poll(own *op) {
-	err := e.rc.Read(func(uintptr) bool {
+	for {
 		e.mu.Lock()
+		e.asleep = false
+		readied := e.readied
 		e.ring.Run(core.NoWait)
-		if own.inflight {
+		if !own.inflight {
+			e.handOff()
 			e.mu.Unlock()
-			return false
+			return
 		}
-		e.handOff()
+		if e.readied != readied {
+			e.mu.Unlock()
+			runtime.Gosched()
+			continue
+		}
+		e.asleep = true
 		e.mu.Unlock()
-		return true
-	})
-	if err != nil {
-		// The netpoller cannot wait for the ring: nothing else will run
-		// its completions, so the process cannot go on.
-		panic("uringnet: waiting for the ring's fd: " + err.Error())
+		if err := e.ring.WaitReady(); err != nil {
+			// Nothing else runs this ring's completions: the process
+			// cannot go on.
+			panic("uringnet: waiting for the ring: " + err.Error())
+		}
 	}
 }
 
