@@ -11,7 +11,7 @@ import (
 // queued (a read) or room in the send buffer (a write), the direct call
 // finishes the operation in one system call, touches neither the engine's
 // lock nor the ring, and posts no completion, which would otherwise wake
-// whatever thread sleeps in the netpoller for the ring's fd. Operations
+// the poller asleep in the kernel only to hand the result back. Operations
 // that wait (a read before the peer has sent, a write to a full buffer)
 // run on the ring, whose task work performs them when the socket is ready
 // and posts one completion that the poller turns into the goroutine's

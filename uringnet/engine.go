@@ -10,10 +10,9 @@ import (
 )
 
 // engine shares one ring among every goroutine that uses it. Goroutines
-// submit under mu; completions are run by whoever holds mu next, or by the
-// engine's poller, a waiting goroutine that waits for the ring's fd in Go's
-// own netpoller rather than in io_uring_enter, so no OS thread is blocked
-// outside the Go scheduler (wait.go).
+// queue operations under mu; one waiting goroutine at a time, the poller,
+// submits them, sleeps in io_uring_enter and runs the completions, which
+// wake the goroutines parked on them (wait.go).
 type engine struct {
 	mu      sync.Mutex
 	ring    *core.Ring

@@ -124,7 +124,7 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		s.op.h = h
 		s.op.inflight = true
 		e.flush()
-		if !s.op.inflight { // done at once, as a send usually is
+		if !s.op.inflight { // the ring ran it as it was submitted
 			e.mu.Unlock()
 			<-s.op.done
 		} else {
