@@ -320,6 +320,46 @@ func TestWriteToDeadline(t *testing.T) {
 	}
 }
 
+// TestWriteToDeadlineSlowWriter: the read deadline passes while WriteTo
+// is handing a chunk to a slow pipe, the bytes it has taken from the socket
+// still all reach the pipe, and the rest stay in the socket.
+func TestWriteToDeadlineSlowWriter(t *testing.T) {
+	data := pattern(6 << 20)
+	forBoth(t, func(t *testing.T, im impl) {
+		c, s := pair(t, im, "tcp")
+		feed(t, s, data)
+		r, w, err := os.Pipe()
+		require.NoError(t, err)
+		defer r.Close()
+		got := make(chan []byte, 1)
+		go func() {
+			var b bytes.Buffer
+			buf := make([]byte, 4<<10)
+			for {
+				n, err := r.Read(buf)
+				b.Write(buf[:n])
+				if err != nil {
+					break
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+			got <- b.Bytes()
+		}()
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(150*time.Millisecond)))
+		n, err := writeTo(t, writerTo(c), w)
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		w.Close()
+		piped := <-got
+		require.Equal(t, n, int64(len(piped)), "the count is what the pipe received")
+		require.True(t, bytes.Equal(data[:n], piped))
+		require.NoError(t, c.SetReadDeadline(time.Time{}))
+		rest, err := io.ReadAll(c)
+		require.NoError(t, err)
+		require.Equal(t, len(data), int(n)+len(rest))
+		require.True(t, bytes.Equal(data[n:], rest), "nothing taken from the socket went missing")
+	})
+}
+
 // TestWriteToClose: Close from another goroutine unblocks WriteTo with
 // net.ErrClosed, as in package net.
 func TestWriteToClose(t *testing.T) {
@@ -418,5 +458,89 @@ func TestWriteToLeaks(t *testing.T) {
 	}
 	if after > before {
 		t.Errorf("descriptors: %d before, %d after", before, after)
+	}
+}
+
+// TestWriteToWriteDeadline: the destination's own write deadline stops
+// WriteTo when the destination's peer stops reading, with a count that is
+// exactly what the peer can then read, as in package net.
+func TestWriteToWriteDeadline(t *testing.T) {
+	data := pattern(32 << 20)
+	for _, dstImpl := range impls {
+		t.Run("into "+dstImpl.name, func(t *testing.T) {
+			forBoth(t, func(t *testing.T, im impl) {
+				c, s := pair(t, im, "tcp")
+				go s.Write(data) // ends with an error when the test closes s
+				dst, peer := pair(t, dstImpl, "tcp")
+				require.NoError(t, dst.SetWriteDeadline(time.Now().Add(300*time.Millisecond)))
+				n, err := writeTo(t, writerTo(c), dst)
+				require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+				var oe *net.OpError
+				require.ErrorAs(t, err, &oe)
+				require.Equal(t, "writeto", oe.Op)
+				require.Greater(t, n, int64(0))
+				dst.Close()
+				h := sha256.New()
+				got, err := io.Copy(h, peer)
+				require.NoError(t, err)
+				require.Equal(t, n, got, "the count is what the peer received")
+				require.Equal(t, sha256.Sum256(data[:n]), [32]byte(h.Sum(nil)))
+			})
+		})
+	}
+}
+
+// BenchmarkWriteTo copies 64 MiB from one loopback connection to another
+// with WriteTo: a uringnet Conn into a uringnet Conn (splices on the ring)
+// beside a *net.TCPConn into a *net.TCPConn (net splices through
+// ReadFrom). The sender and the receiver are package net in both.
+func BenchmarkWriteTo(b *testing.B) {
+	const size = 64 << 20
+	data := make([]byte, 1<<20)
+	for _, im := range impls {
+		b.Run(im.name, func(b *testing.B) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			dial := func() (net.Conn, net.Conn) {
+				c, err := im.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					b.Fatal(err)
+				}
+				s, err := ln.Accept()
+				if err != nil {
+					b.Fatal(err)
+				}
+				return c, s
+			}
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				src, sender := dial()
+				dst, receiver := dial()
+				b.StartTimer()
+				go func() {
+					for range size / len(data) {
+						sender.Write(data)
+					}
+					sender.Close()
+				}()
+				done := make(chan int64, 1)
+				go func() {
+					n, _ := io.Copy(io.Discard, receiver)
+					done <- n
+				}()
+				n, err := src.(io.WriterTo).WriteTo(dst)
+				dst.Close()
+				if err != nil || n != size || <-done != size {
+					b.Fatalf("WriteTo = %d, %v", n, err)
+				}
+				src.Close()
+				receiver.Close()
+			}
+		})
 	}
 }
