@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,6 +20,7 @@ type load struct {
 	size      int
 	warmup    time.Duration
 	duration  time.Duration
+	gen       string // the load generator, one of generators; "" is defaultGen
 
 	// syscalls, if not nil, counts the server's syscalls for syscallWindow
 	// after the measured window, while the clients keep going.
@@ -39,6 +41,24 @@ type sample struct {
 	ServerCS   float64       `json:"server_cs_per_msg"` // context switches, voluntary and not
 	GenCPU     float64       `json:"gen_cpu_us_per_msg"`
 	Syscalls   *float64      `json:"syscalls_per_msg,omitempty"` // counted in round 1 only
+}
+
+// generators are the -gen values: package net clients, a goroutine per
+// connection, or every connection on one of Ourio's rings (ringgen.go).
+var generators = []string{"net", "ring"}
+
+// defaultGen is the generator with the lower CPU per message, measured at 64
+// and 1,000 connections.
+const defaultGen = "ring"
+
+// generator is a running set of closed-loop connections.
+type generator interface {
+	// echoed reports the messages echoed so far, in any phase.
+	echoed() uint64
+	// stop waits for each connection to finish its message in flight, at
+	// most two seconds, and returns the round trips measured in the window
+	// or the first error.
+	stop() (histogram, error)
 }
 
 const (
@@ -83,42 +103,90 @@ func (c *client) run(phase *atomic.Int32) {
 	}
 }
 
+// netGen is the package net generator: a goroutine per connection.
+type netGen struct {
+	clients []*client
+	wg      sync.WaitGroup
+	phase   *atomic.Int32
+}
+
+func startNetGen(l load, phase *atomic.Int32) (*netGen, error) {
+	g := &netGen{phase: phase}
+	for range l.conns {
+		conn, err := net.Dial("tcp", l.addr)
+		if err != nil {
+			for _, c := range g.clients {
+				c.conn.Close()
+			}
+			return nil, err
+		}
+		c := &client{conn: conn, msg: make([]byte, l.size), buf: make([]byte, l.size)}
+		for j := range c.msg {
+			c.msg[j] = byte(j)
+		}
+		g.clients = append(g.clients, c)
+	}
+	for _, c := range g.clients {
+		g.wg.Go(func() { c.run(phase) })
+	}
+	return g, nil
+}
+
+func (g *netGen) echoed() (n uint64) {
+	for _, c := range g.clients {
+		n += c.done.Load()
+	}
+	return n
+}
+
+func (g *netGen) stop() (histogram, error) {
+	g.phase.Store(phaseStop)
+	// Each client finishes its message in flight; a server that stopped
+	// answering is given two seconds.
+	for _, c := range g.clients {
+		c.conn.SetDeadline(time.Now().Add(2 * time.Second))
+	}
+	g.wg.Wait()
+	var h histogram
+	var err error
+	for _, c := range g.clients {
+		c.conn.Close()
+		if c.err != nil && err == nil {
+			err = fmt.Errorf("client: %w", c.err)
+		}
+		h.merge(&c.hist)
+	}
+	return h, err
+}
+
+// start dials the connections and starts l's generator on them.
+func (l load) start(phase *atomic.Int32) (generator, error) {
+	gen := l.gen
+	if gen == "" {
+		gen = defaultGen
+	}
+	switch gen {
+	case "ring":
+		return startRingGen(l, phase)
+	case "net":
+		return startNetGen(l, phase)
+	}
+	return nil, fmt.Errorf("unknown load generator %q (want one of %s)", l.gen, strings.Join(generators, ", "))
+}
+
 // run dials the connections, lets them warm up, measures for l.duration and
 // stops them, after the syscall pass if there is one. Server CPU and
 // context switches come from /proc, the generator's own CPU from getrusage,
 // both over the measured window only.
 func (l load) run() (sample, error) {
-	clients := make([]*client, l.conns)
-	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				c.conn.Close()
-			}
-		}
-	}()
-	for i := range clients {
-		conn, err := net.Dial("tcp", l.addr)
-		if err != nil {
-			return sample{}, err
-		}
-		clients[i] = &client{conn: conn, msg: make([]byte, l.size), buf: make([]byte, l.size)}
-		for j := range clients[i].msg {
-			clients[i].msg[j] = byte(j)
-		}
-	}
 	var phase atomic.Int32
-	var wg sync.WaitGroup
-	for _, c := range clients {
-		wg.Go(func() { c.run(&phase) })
+	g, err := l.start(&phase)
+	if err != nil {
+		return sample{}, err
 	}
-	stop := func() {
+	stop := func() (histogram, error) {
 		phase.Store(phaseStop)
-		// Each client finishes its message in flight; a server that
-		// stopped answering is given two seconds.
-		for _, c := range clients {
-			c.conn.SetDeadline(time.Now().Add(2 * time.Second))
-		}
-		wg.Wait()
+		return g.stop()
 	}
 
 	time.Sleep(l.warmup)
@@ -142,21 +210,16 @@ func (l load) run() (sample, error) {
 	var syscalls *float64
 	var syscallErr error
 	if l.syscalls != nil {
-		perMsg, err := countPerMessage(l.syscalls, l.serverPID, l.syscallWindow, clients)
+		perMsg, err := countPerMessage(l.syscalls, l.serverPID, l.syscallWindow, g.echoed)
 		if err != nil {
 			syscallErr = fmt.Errorf("counting syscalls: %w", err)
 		} else {
 			syscalls = &perMsg
 		}
 	}
-	stop()
-
-	var h histogram
-	for _, c := range clients {
-		if c.err != nil {
-			return sample{}, fmt.Errorf("client: %w", c.err)
-		}
-		h.merge(&c.hist)
+	h, err := stop()
+	if err != nil {
+		return sample{}, err
 	}
 	if h.total == 0 {
 		return sample{}, errors.New("no message completed in the measured window")
@@ -184,13 +247,7 @@ func (l load) run() (sample, error) {
 // whole life: the counter counts for window exactly, but starting it takes
 // a moment that the message count cannot tell apart, and the rate is
 // steady by now.
-func countPerMessage(counter syscallCounter, pid int, window time.Duration, clients []*client) (float64, error) {
-	done := func() (n uint64) {
-		for _, c := range clients {
-			n += c.done.Load()
-		}
-		return n
-	}
+func countPerMessage(counter syscallCounter, pid int, window time.Duration, done func() uint64) (float64, error) {
 	m0, t0 := done(), time.Now()
 	calls, err := counter.count(pid, window)
 	if err != nil {

@@ -11,9 +11,11 @@
 // net, uringnet, callback, callback-rings, gnet or netpoll) is built into a
 // temporary directory and run as its own process, so its CPU time, summed
 // from /proc/PID/task/*/schedstat, is apart from the load generator's. The
-// generator is in this process: package net clients, one goroutine per
-// connection, each sending a message and waiting for its whole echo before
-// the next, recording every round trip into a fixed histogram. For every
+// generator is in this process: by default (-gen ring) every connection on
+// one of Ourio's own rings on one locked thread, or (-gen net) package net
+// clients, one goroutine per connection; either way each connection sends
+// a message and waits for its whole echo before the next, recording every
+// round trip into a fixed histogram. For every
 // workload the servers run in turn, A B C A B C over the rounds, so drift
 // in the machine spreads over all of them. After the table come the
 // targets the project sets for the callback API and uringnet, PASS or FALL
@@ -59,6 +61,7 @@ type config struct {
 	pin       bool // server on CPU 1, generator on CPU 0
 	syscalls  bool // count the servers' syscalls per message in round 1
 	outDir    string
+	gen       string // the load generator, one of generators; "" is defaultGen
 
 	buildFlags []string // extra go build flags for the server
 }
@@ -80,6 +83,7 @@ func main() {
 	bufSize := flag.Int("buf", 4096, "server read buffer in bytes")
 	pin := flag.Bool("pin", false, "pin echo servers to CPU 1 and the load generator to CPU 0 (off by default: a server with a ring per CPU needs both)")
 	syscalls := flag.Bool("syscalls", true, "count each echo server's syscalls per message in a short extra pass in round 1 (perf stat, else strace)")
+	gen := flag.String("gen", defaultGen, "echo load generator: ring (every connection on one of Ourio's rings, on one thread) or net (package net, a goroutine per connection)")
 	out := flag.String("out", "", `directory for results.json, results.md and the charts (default docs/benchmarks in the module; "" after -out= writes nothing)`)
 	flag.Parse()
 
@@ -99,7 +103,7 @@ func main() {
 	cfg := config{
 		workloads: splitList(*workloads), servers: splitList(*servers),
 		rounds: *rounds, warmup: *warmup, duration: *duration, bufSize: *bufSize,
-		quick: *quick, pin: *pin, syscalls: *syscalls,
+		quick: *quick, pin: *pin, syscalls: *syscalls, gen: *gen,
 	}
 	var err error
 	if cfg.sizes, err = intList(*sizes); err != nil {
@@ -208,6 +212,9 @@ func (c config) check() error {
 	}
 	if c.duration <= 0 || c.warmup < 0 {
 		return fmt.Errorf("-duration must be positive and -warmup not negative")
+	}
+	if c.gen != "" && !slices.Contains(generators, c.gen) {
+		return fmt.Errorf("unknown -gen %q (want one of %s)", c.gen, strings.Join(generators, ", "))
 	}
 	if c.pin && runtime.NumCPU() < 2 {
 		return fmt.Errorf("-pin needs at least 2 CPUs, this machine has %d", runtime.NumCPU())
@@ -337,7 +344,7 @@ func runOne(bin, impl string, cfg config, size, conns int, counter syscallCounte
 		return sample{}, err
 	}
 	defer srv.stop()
-	l := load{addr: srv.addr, serverPID: srv.pid(), conns: conns, size: size, warmup: cfg.warmup, duration: cfg.duration}
+	l := load{addr: srv.addr, serverPID: srv.pid(), conns: conns, size: size, warmup: cfg.warmup, duration: cfg.duration, gen: cfg.gen}
 	if counter != nil {
 		l.syscalls, l.syscallWindow = counter, syscallWindow(cfg)
 	}
@@ -367,6 +374,10 @@ func newMeta(cfg config) meta {
 		DurationS:  cfg.duration.Seconds(),
 		ServerBufB: cfg.bufSize,
 		Pinned:     cfg.pin,
+		Generator:  cfg.gen,
+	}
+	if m.Generator == "" {
+		m.Generator = defaultGen
 	}
 	if slices.Contains(cfg.servers, "net") {
 		m.Baseline = "net"

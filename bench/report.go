@@ -42,6 +42,7 @@ type meta struct {
 	ServerBufB  int      `json:"server_buf_bytes"`
 	Pinned      bool     `json:"pinned"`
 	SyscallTool string   `json:"syscall_tool"`
+	Generator   string   `json:"generator"` // the -gen value
 }
 
 // failure is a workload that stopped with an error.
@@ -259,6 +260,17 @@ func (r *results) failedRuns() []string {
 	return out
 }
 
+// genDescription names the load generator in the notes.
+func genDescription(gen string) string {
+	switch gen {
+	case "net":
+		return "in-process load generator -gen net: package net, one goroutine per connection"
+	case "ring":
+		return "in-process load generator -gen ring: every connection on one of Ourio's rings (core.Ring, single issuer) on one locked OS thread"
+	}
+	return "load generator " + gen
+}
+
 // genNote says how busy the load generator was at each connection count,
 // the range of its median CPUs kept busy over servers and sizes, beside
 // the CPUs the machine has.
@@ -290,8 +302,8 @@ func (r *results) notes() []string {
 		pin = "Pinned (-pin): the server process on CPU 1 (taskset), the generator on CPU 0 (sched_setaffinity); a server with a ring or loop per CPU gets only one CPU this way."
 	}
 	notes := []string{
-		fmt.Sprintf("Echo ping-pong on loopback, closed loop, one goroutine per connection in an in-process package net load generator; servers run as separate processes. %d round(s) of %gs after %gs warm-up per server and workload, servers alternating %s each round. Each cell is the median over rounds (min..max); ×%s is the ratio of medians to %s.",
-			m.Rounds, m.DurationS, m.WarmupS, strings.Join(m.Servers, " "), m.Baseline, m.Baseline),
+		fmt.Sprintf("Echo ping-pong on loopback, closed loop, %s; servers run as separate processes. %d round(s) of %gs after %gs warm-up per server and workload, servers alternating %s each round. Each cell is the median over rounds (min..max); ×%s is the ratio of medians to %s.",
+			genDescription(m.Generator), m.Rounds, m.DurationS, m.WarmupS, strings.Join(m.Servers, " "), m.Baseline, m.Baseline),
 		"Server CPU is the time on CPU of all the server's threads, summed from /proc/PID/task/*/schedstat (nanoseconds; /proc/PID/stat would count 10 ms ticks), per echoed message; server cs/msg is their voluntary and involuntary context switches (/proc/PID/task/*/status) per message, the cost of waking up. Gen CPU is the load generator's own CPU per message (getrusage), and gen cores how many CPUs it kept busy: generator and server share the machine, so where gen cores nears the CPUs left to it, the generator limits the rate.",
 		r.genNote(),
 		"Syscalls per message: " + syscallNote(m.SyscallTool),
