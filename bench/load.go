@@ -48,7 +48,10 @@ type sample struct {
 var generators = []string{"net", "ring"}
 
 // defaultGen is the generator with the lower CPU per message, measured at 64
-// and 1,000 connections.
+// and 1,000 connections of 64 B against the net and callback servers on 2
+// CPUs: ring took about 6-7 µs per message at 64 connections and 10-11 µs at
+// 1,000, net 10-12 and 14-16, and ring kept under one CPU busy where net
+// neared the whole of the one the server left it.
 const defaultGen = "ring"
 
 // generator is a running set of closed-loop connections.

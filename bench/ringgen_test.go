@@ -168,9 +168,9 @@ func readFull(c net.Conn, buf []byte) (int, error) {
 func TestRingGenServerCloses(t *testing.T) {
 	for _, conns := range []int{1, 64} {
 		t.Run(connsName(conns), func(t *testing.T) {
-			// Each connection is closed after 200 echoes, inside the warm-up
-			// or the window.
-			addr := misbehave(t, func(c net.Conn) { echoN(c, 200, 64) })
+			// Each connection is closed after 20 echoes, well inside the
+			// run even under the race detector.
+			addr := misbehave(t, func(c net.Conn) { echoN(c, 20, 64) })
 			l := load{addr: addr, serverPID: os.Getpid(), conns: conns, size: 64,
 				warmup: 30 * time.Millisecond, duration: 200 * time.Millisecond, gen: "ring"}
 			err := runBounded(t, l, 5*time.Second)
@@ -206,10 +206,10 @@ func TestRingGenWrongEcho(t *testing.T) {
 }
 
 func TestRingGenServerGoesQuiet(t *testing.T) {
-	// The server echoes 100 messages and then reads without answering: the
+	// The server echoes 20 messages and then reads without answering: the
 	// stop gives it stopGrace and then fails, rather than waiting forever.
 	addr := misbehave(t, func(c net.Conn) {
-		echoN(c, 100, 64)
+		echoN(c, 20, 64)
 		buf := make([]byte, 64)
 		for {
 			if _, err := c.Read(buf); err != nil {
