@@ -716,12 +716,13 @@ func (r *Ring) Submit() error {
 // io_uring_enter, so a goroutine can sleep in the kernel until completions
 // arrive while others keep submitting. The completion work of an operation
 // submitted from the waiting thread then runs in that same thread as it
-// wakes, so the wait costs one wake-up. A signal only makes it wait again;
-// on a SingleIssuer ring another thread gets ErrWrongThread.
+// wakes, so the wait costs one wake-up. The thread gives up its P as it
+// sleeps, as the runtime's own blocking calls do, so the goroutines of the
+// process never wait behind it. A signal only makes it wait again; on a
+// SingleIssuer ring another thread gets ErrWrongThread.
 func (r *Ring) WaitReady() error {
 	for !r.cqReady() {
-		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, 1, enterGetEvents, 0, 0)
-		switch errno {
+		switch errno := enterBlocking(r.fd); errno {
 		case 0, unix.EINTR:
 		case unix.EEXIST:
 			return ErrWrongThread
