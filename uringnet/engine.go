@@ -43,13 +43,14 @@ func newEngine(parent *core.Ring) (*engine, error) {
 // one busy ring does not cap the process. New sockets are spread over them
 // round robin.
 var (
-	enginesOnce sync.Once
-	engines     []*engine
-	enginesErr  error
-	nextEngine  atomic.Uint32
-	ringsMu     sync.Mutex
-	ringCount   int // 0 means runtime.GOMAXPROCS(0)
-	ringsFixed  bool
+	enginesOnce  sync.Once
+	engines      []*engine
+	acceptEngine *engine // the listeners' ring
+	enginesErr   error
+	nextEngine   atomic.Uint32
+	ringsMu      sync.Mutex
+	ringCount    int // 0 means runtime.GOMAXPROCS(0)
+	ringsFixed   bool
 )
 
 // SetRings sets how many rings uringnet spreads its sockets over. It must
@@ -89,6 +90,24 @@ func startEngines() {
 		}
 		engines = append(engines, e)
 	}
+	// Listeners get a ring of their own. An Accept waits as long as no
+	// client connects, so on a ring shared with connections its goroutine
+	// would be the poller nearly always, and every connection's wait would
+	// cost a second wake-up: the poller's, then the connection goroutine's.
+	if e, err := newEngine(first.ring); err == nil {
+		acceptEngine = e
+	} else {
+		acceptEngine = first
+	}
+}
+
+// listenEngine returns the engine for a listening socket.
+func listenEngine() (*engine, error) {
+	enginesOnce.Do(startEngines)
+	if enginesErr != nil {
+		return nil, enginesErr
+	}
+	return acceptEngine, nil
 }
 
 // defaultEngine returns the engine for a new socket, creating the engines
@@ -101,8 +120,9 @@ func defaultEngine() (*engine, error) {
 	return engines[int(nextEngine.Add(1))%len(engines)], nil
 }
 
-// Rings returns how many rings uringnet uses, creating them if needed; 0
-// when io_uring is unavailable.
+// Rings returns how many rings uringnet spreads connections over, creating
+// them if needed; 0 when io_uring is unavailable. Listeners have one more
+// ring of their own.
 func Rings() int {
 	enginesOnce.Do(startEngines)
 	return len(engines)

@@ -37,7 +37,7 @@ func Listen(network, address string) (net.Listener, error) {
 
 // Listen announces on the local address, like net.ListenConfig.Listen.
 func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (net.Listener, error) {
-	e, err := defaultEngine()
+	e, err := listenEngine()
 	if err != nil {
 		if lc.NoFallback {
 			return nil, &net.OpError{Op: "listen", Net: network, Err: err}

@@ -5,7 +5,7 @@
 //	net       package net, a goroutine per connection
 //	uringnet  the same code on a uringnet listener
 //	callback  core's callback API on one ring, no goroutine per connection
-//	callback-rings  the same on a ring per CPU (-rings), each on its own
+//	callback-rings  the same on a ring per CPU (-rings, as uringnet), each on its own
 //	          locked OS thread, an acceptor ring handing connections over
 //	gnet      github.com/panjf2000/gnet/v2, an epoll event loop per CPU
 //	netpoll   github.com/cloudwego/netpoll, epoll pollers and a goroutine pool
@@ -34,7 +34,7 @@ func main() {
 	impl := flag.String("impl", "net", "net, uringnet, callback, callback-rings, gnet or netpoll")
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks one)")
 	bufSize := flag.Int("buf", 4096, "read buffer size per connection")
-	rings := flag.Int("rings", 0, "serving rings for callback-rings (0: one per CPU)")
+	rings := flag.Int("rings", 0, "serving rings for callback-rings and uringnet (0: one per CPU)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("echoserver: ")
@@ -45,6 +45,11 @@ func main() {
 	case "net":
 		ln, err = net.Listen("tcp", *addr)
 	case "uringnet":
+		if *rings > 0 {
+			if err := uringnet.SetRings(*rings); err != nil {
+				log.Fatal(err)
+			}
+		}
 		ln, err = (&uringnet.ListenConfig{NoFallback: true}).Listen(context.Background(), "tcp", *addr)
 	case "callback":
 		fd, bound, err := echoserver.ListenFd(*addr)
