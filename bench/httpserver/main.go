@@ -28,6 +28,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks one)")
 	listener := flag.String("listener", "uringnet", "uringnet or net")
 	server := flag.String("server", "nethttp", "nethttp or fasthttp")
+	rings := flag.Int("rings", 0, "uringnet's rings (0: one per CPU)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("httpserver: ")
@@ -35,6 +36,11 @@ func main() {
 	serve, ok := servers[*server]
 	if !ok {
 		log.Fatalf("unknown -server %q (want nethttp or fasthttp)", *server)
+	}
+	if *rings > 0 {
+		if err := uringnet.SetRings(*rings); err != nil {
+			log.Fatal(err)
+		}
 	}
 	ln, err := listen(*listener, *addr)
 	if err != nil {
