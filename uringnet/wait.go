@@ -26,9 +26,10 @@ import (
 // submitting thread for the completion work, then the netpoller's) and a
 // separate reaper goroutine a third.
 //
-// Before it sleeps, a poller that has just readied goroutines yields to
-// them: a thread asleep in a system call keeps its P, and with it their run
-// queue, until sysmon takes it.
+// The poller gives up its P while it sleeps (core.Ring.WaitReady), so the
+// process's other goroutines never wait behind it. Before it sleeps, a
+// poller that has just readied goroutines yields to them, so that they run
+// on its thread rather than on another woken to take over its P.
 
 // opList is a FIFO of parked operations, linked through the operations
 // themselves so that waiting allocates nothing. It is guarded by the
