@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -258,36 +257,9 @@ func ensureTool(ctx context.Context, bin, pkg string, progress io.Writer) error 
 }
 
 // startHTTPServer runs bench/httpserver on a free loopback port and waits
-// until it says where it listens. It reuses serverProc, whose stop and pid
-// do not depend on which command it runs.
+// until it says where it listens.
 func startHTTPServer(bin string, s httpServer) (*serverProc, error) {
-	p := &serverProc{cmd: exec.Command(bin, "-listener", s.listener, "-server", s.server, "-addr", "127.0.0.1:0")}
-	p.cmd.Stderr = &p.stderr
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := p.cmd.Start(); err != nil {
-		return nil, err
-	}
-	line := make(chan string, 1)
-	go func() {
-		l, _ := bufio.NewReader(out).ReadString('\n')
-		line <- l
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case l := <-line:
-		if addr, ok := strings.CutPrefix(strings.TrimSpace(l), "listening on "); ok {
-			p.addr = addr
-			return p, nil
-		}
-		p.stop()
-		return nil, fmt.Errorf("httpserver %s did not start: %q %s", s, l, strings.TrimSpace(p.stderr.String()))
-	case <-time.After(10 * time.Second):
-		p.stop()
-		return nil, fmt.Errorf("httpserver %s: no address after 10s", s)
-	}
+	return startProc("httpserver "+s.String(), []string{bin, "-listener", s.listener, "-server", s.server, "-addr", "127.0.0.1:0"})
 }
 
 // serverCPU is the time every thread of process pid has spent on a CPU,

@@ -48,6 +48,12 @@ func startServerPinned(bin, impl string, bufSize int, pin bool) (*serverProc, er
 	if pin {
 		args = append([]string{"taskset", "-c", "1"}, args...)
 	}
+	return startProc("echoserver -impl "+impl, args)
+}
+
+// startProc runs a server command whose first line on stdout is "listening
+// on ADDR", and waits for that line; name says which server in errors.
+func startProc(name string, args []string) (*serverProc, error) {
 	s := &serverProc{cmd: exec.Command(args[0], args[1:]...)}
 	s.cmd.Stderr = &s.stderr
 	out, err := s.cmd.StdoutPipe()
@@ -70,10 +76,10 @@ func startServerPinned(bin, impl string, bufSize int, pin bool) (*serverProc, er
 			return s, nil
 		}
 		s.stop()
-		return nil, fmt.Errorf("echoserver -impl %s did not start: %q %s", impl, l, strings.TrimSpace(s.stderr.String()))
+		return nil, fmt.Errorf("%s did not start: %q %s", name, l, strings.TrimSpace(s.stderr.String()))
 	case <-time.After(10 * time.Second):
 		s.stop()
-		return nil, fmt.Errorf("echoserver -impl %s: no address after 10s", impl)
+		return nil, fmt.Errorf("%s: no address after 10s", name)
 	}
 }
 
