@@ -2,12 +2,14 @@ package uringnet_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // describeAddr describes a with the listener's port replaced by LPORT and
@@ -174,5 +176,72 @@ func TestAddrUnixAbstract(t *testing.T) {
 	}
 	if got[0] != got[1] {
 		t.Errorf("abstract unix addresses differ\n net:      %s\n uringnet: %s", got[0], got[1])
+	}
+}
+
+// TestAcceptQueuedAndWaiting gives Accept a connection already queued on
+// the listener (taken at once, without the ring) and one that arrives while
+// Accept waits (an accept on the ring), and checks that both report the
+// addresses package net reports and carry data.
+func TestAcceptQueuedAndWaiting(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		for _, mode := range []string{"queued", "waiting"} {
+			t.Run(network+"_"+mode, func(t *testing.T) {
+				var got [2]string
+				for i, im := range impls {
+					address := "127.0.0.1:0"
+					if network == "unix" {
+						address = filepath.Join(t.TempDir(), "s")
+					}
+					ln := listen(t, im, network, address)
+					accepted := make(chan net.Conn, 1)
+					accept := func() {
+						c, err := ln.Accept()
+						if err != nil {
+							t.Error(err)
+						}
+						accepted <- c
+					}
+					var client net.Conn
+					var err error
+					if mode == "queued" {
+						client, err = im.Dial(network, ln.Addr().String())
+						if err != nil {
+							t.Fatal(err)
+						}
+						time.Sleep(20 * time.Millisecond) // the handshake completes into the queue
+						accept()
+					} else {
+						go accept()
+						time.Sleep(50 * time.Millisecond) // Accept is waiting by now
+						client, err = im.Dial(network, ln.Addr().String())
+						if err != nil {
+							t.Fatal(err)
+						}
+					}
+					server := <-accepted
+					if server == nil {
+						t.FailNow()
+					}
+					if _, err := client.Write([]byte("ping")); err != nil {
+						t.Fatal(err)
+					}
+					buf := make([]byte, 4)
+					if _, err := io.ReadFull(server, buf); err != nil || string(buf) != "ping" {
+						t.Fatalf("read %q, %v", buf, err)
+					}
+					lport := portOf(ln.Addr())
+					got[i] = fmt.Sprintf("server local %s remote %s; remote is the client's local address: %v",
+						describeAddr(server.LocalAddr(), lport), describeAddr(server.RemoteAddr(), lport),
+						server.RemoteAddr().String() == client.LocalAddr().String())
+					got[i] = strings.ReplaceAll(got[i], address, "PATH") // each run has its own socket path
+					client.Close()
+					server.Close()
+				}
+				if got[0] != got[1] {
+					t.Errorf("addresses differ\n net:      %s\n uringnet: %s", got[0], got[1])
+				}
+			})
+		}
 	}
 }

@@ -6,9 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A read or write first tries the socket directly, without waiting, and
-// goes to the ring only when it would have to wait: with data already
-// queued (a read) or room in the send buffer (a write), the direct call
+// A read, write or accept first tries the socket directly, without waiting,
+// and goes to the ring only when it would have to wait: with data already
+// queued (a read), room in the send buffer (a write) or a connection
+// queued (an accept), the direct call
 // finishes the operation in one system call, touches neither the engine's
 // lock nor the ring, and posts no completion, which would otherwise wake
 // the poller asleep in the kernel only to hand the result back. Operations
@@ -31,6 +32,19 @@ func (f *netFD) recvNow(b []byte) (int32, bool) {
 func (f *netFD) sendNow(b []byte) (int32, bool) {
 	n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(f.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
 	return nowResult(n, errno)
+}
+
+// acceptNow takes a connection already queued on the listening socket, as
+// an Accept on the ring would, writing the peer's address into sa. A
+// connection aborted before it was taken counts as none, as package net
+// skips it.
+func (f *netFD) acceptNow(sa *unix.RawSockaddrAny) (int32, bool) {
+	n := uint32(unix.SizeofSockaddrAny)
+	fd, _, errno := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(f.fd), uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(&n)), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0, 0)
+	if errno == unix.ECONNABORTED {
+		return 0, false
+	}
+	return nowResult(fd, errno)
 }
 
 func nowResult(n uintptr, errno unix.Errno) (int32, bool) {
