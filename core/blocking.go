@@ -31,4 +31,3 @@ func enterBlocking(fd int) unix.Errno {
 	exitsyscall()
 	return errno
 }
-
