@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,23 +63,17 @@ func (p bulkPlan) run(ctx context.Context, env familyEnv) (*section, error) {
 		impls = p.impls
 	}
 	warm := p.total / 32
-	var runs []bulkRun
-	total, n := env.rounds*len(impls), 0
-	for round := 1; round <= env.rounds; round++ {
-		for _, impl := range impls {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			n++
+	runs, err := alternate(ctx, env, "bulk", impls,
+		func(round int, impl string) (bulkRun, error) {
 			r, err := bulkOnce(bin, impl, warm, p.total)
-			if err != nil {
-				return nil, fmt.Errorf("bulk round %d, %s: %w", round, impl, err)
-			}
 			r.Round = round
-			runs = append(runs, r)
-			fmt.Fprintf(env.progress, "[%*d/%d] bulk round %d/%d  %-14s %6s GB/s  server %5s s/GB\n",
-				len(strconv.Itoa(total)), n, total, round, env.rounds, impl, num(r.GBps), num(r.ServerCPUs))
-		}
+			return r, err
+		},
+		func(r bulkRun) string {
+			return fmt.Sprintf("%6s GB/s  server %5s s/GB", num(r.GBps), num(r.ServerCPUs))
+		})
+	if err != nil {
+		return nil, err
 	}
 	sec := bulkSection(runs, impls, env, warm, p.total)
 	if env.outDir != "" {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -42,3 +44,30 @@ type section struct {
 var families []family
 
 func register(f family) { families = append(families, f) }
+
+// alternate runs once for every server in turn, round after round (A B C A
+// B C ...), so drift in the machine spreads over all of them, and prints
+// one progress line per run: the family's name, the round and what line
+// says of the run. once gets the round to record. It stops at the first
+// error or when ctx ends.
+func alternate[R any](ctx context.Context, env familyEnv, name string, servers []string,
+	once func(round int, server string) (R, error), line func(R) string) ([]R, error) {
+	var runs []R
+	total, n := env.rounds*len(servers), 0
+	for round := 1; round <= env.rounds; round++ {
+		for _, srv := range servers {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			n++
+			r, err := once(round, srv)
+			if err != nil {
+				return nil, fmt.Errorf("%s round %d, %s: %w", name, round, srv, err)
+			}
+			runs = append(runs, r)
+			fmt.Fprintf(env.progress, "[%*d/%d] %s round %d/%d  %-14s %s\n",
+				len(strconv.Itoa(total)), n, total, name, round, env.rounds, srv, line(r))
+		}
+	}
+	return runs, nil
+}

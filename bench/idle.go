@@ -69,23 +69,17 @@ func (p idlePlan) run(ctx context.Context, env familyEnv) (*section, error) {
 	if p.impls != nil {
 		impls = p.impls
 	}
-	var runs []idleRun
-	total, n := env.rounds*len(impls), 0
-	for round := 1; round <= env.rounds; round++ {
-		for _, impl := range impls {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			n++
+	runs, err := alternate(ctx, env, "idle", impls,
+		func(round int, impl string) (idleRun, error) {
 			r, err := idleOnce(ctx, bin, impl, p.conns)
-			if err != nil {
-				return nil, fmt.Errorf("idle round %d, %s: %w", round, impl, err)
-			}
 			r.Round = round
-			runs = append(runs, r)
-			fmt.Fprintf(env.progress, "[%*d/%d] idle round %d/%d  %-14s %d conns  RSS %d → %d KiB  %5s KiB/conn\n",
-				len(strconv.Itoa(total)), n, total, round, env.rounds, impl, r.Conns, r.RSSBefore, r.RSSAfter, num(r.KiBPerConn))
-		}
+			return r, err
+		},
+		func(r idleRun) string {
+			return fmt.Sprintf("%d conns  RSS %d → %d KiB  %5s KiB/conn", r.Conns, r.RSSBefore, r.RSSAfter, num(r.KiBPerConn))
+		})
+	if err != nil {
+		return nil, err
 	}
 	sec := idleSection(runs, impls, env, p.conns)
 	if env.outDir != "" {
