@@ -45,14 +45,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 	}
 	s := &c.fd.rd
 	s.mu.Lock()
-	res, ok := int32(0), false
-	var err error
-	if !c.fd.closed.Load() && !s.expired() {
-		res, ok = c.fd.recvNow(b)
-	}
-	if !ok {
-		res, err = c.fd.do(s, kindRecv, args{buf: b})
-	}
+	res, err := c.fd.do(s, kindRecv, args{buf: b})
 	s.mu.Unlock()
 	switch {
 	case err != nil:
@@ -80,14 +73,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 		if len(chunk) > maxRW {
 			chunk = chunk[:maxRW]
 		}
-		res, ok := int32(0), false
-		var err error
-		if !c.fd.closed.Load() && !s.expired() {
-			res, ok = c.fd.sendNow(chunk)
-		}
-		if !ok {
-			res, err = c.fd.do(s, kindSend, args{buf: chunk})
-		}
+		res, err := c.fd.do(s, kindSend, args{buf: chunk})
 		if err != nil {
 			return n, c.opErr("write", err)
 		}

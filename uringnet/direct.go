@@ -19,6 +19,21 @@ import (
 // wake-up. The caller holds the side's lock, so Close cannot free the
 // descriptor number under these calls.
 
+// now runs a receive, send or accept directly when it can finish at once,
+// as do's first step. For other kinds, or when the operation would have to
+// wait, it reports false.
+func (f *netFD) now(s *side, kind int, a args) (int32, bool) {
+	switch kind {
+	case kindRecv:
+		return f.recvNow(a.buf)
+	case kindSend:
+		return f.sendNow(a.buf)
+	case kindAccept:
+		return f.acceptNow(&s.op.sa)
+	}
+	return 0, false
+}
+
 // recvNow reads what the socket already holds. It reports false when the
 // read would have to wait, and otherwise the result as the ring gives it:
 // a byte count, or a negated errno.

@@ -79,7 +79,9 @@ func (f *netFD) cancel(s *side) {
 }
 
 // do runs one operation on side s and waits for the kernel to finish with
-// it, so the caller's buffer is free again whatever happened. The caller
+// it, so the caller's buffer is free again whatever happened. A receive,
+// send or accept that can finish at once runs directly (direct.go); the
+// rest run on the ring. The caller
 // holds s.mu. It returns the kernel's result, or net.ErrClosed or
 // os.ErrDeadlineExceeded. A receive or send cancelled by a deadline that
 // has since been moved is resubmitted; a cancelled connect is reported as
@@ -91,6 +93,9 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		}
 		if s.expired() {
 			return 0, os.ErrDeadlineExceeded
+		}
+		if res, ok := f.now(s, kind, a); ok {
+			return res, nil
 		}
 		e := f.e
 		e.mu.Lock()

@@ -152,14 +152,7 @@ var _ net.Listener = (*Listener)(nil)
 func (l *Listener) Accept() (net.Conn, error) {
 	s := &l.fd.rd
 	s.mu.Lock()
-	res, ok := int32(0), false
-	var err error
-	if !l.fd.closed.Load() && !s.expired() {
-		res, ok = l.fd.acceptNow(&s.op.sa)
-	}
-	if !ok {
-		res, err = l.fd.do(s, kindAccept, args{})
-	}
+	res, err := l.fd.do(s, kindAccept, args{})
 	var raw unix.RawSockaddrAny
 	if err == nil && res >= 0 {
 		raw = s.op.sa
