@@ -1,6 +1,7 @@
 package core
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
@@ -52,4 +53,31 @@ func TestWaitReadyWhileAnotherSubmits(t *testing.T) {
 	require.NoError(t, r.Run(NoWait))
 	require.Len(t, rec.list, 1)
 	require.Equal(t, uint16(7), rec.list[0].msg)
+}
+
+// A SingleIssuer ring refuses to be waited on from a thread other than its
+// owner's, with nothing submitted there to wait for.
+func TestWaitReadySingleIssuerWrongThread(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r, err := New(Options{Entries: 8, SingleIssuer: true})
+	require.NoError(t, err)
+	defer r.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // a thread other than the owner's, which is locked
+		defer runtime.UnlockOSThread()
+		errc <- r.WaitReady()
+	}()
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, ErrWrongThread)
+	case <-time.After(2 * time.Second):
+		// Leave the waiter to the ring's Close: a Nop wakes it first.
+		_, err := r.Nop(Ctx{})
+		require.NoError(t, err)
+		require.NoError(t, r.Submit())
+		<-errc
+		t.Fatal("WaitReady from another thread waited instead of failing")
+	}
 }
