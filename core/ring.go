@@ -477,6 +477,11 @@ func (r *Ring) submitAndWait(wait uint32) error {
 
 func (r *Ring) cqReady() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) }
 
+// Ready reports whether completions are waiting for Run. Like WaitReady it
+// only reads the completion queue's indices, so a goroutine may call it
+// while another owns the ring; it must not be called after Close.
+func (r *Ring) Ready() bool { return r.cqReady() }
+
 // reap runs the callbacks of every completion that is ready.
 func (r *Ring) reap() (int, error) {
 	n := 0

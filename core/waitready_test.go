@@ -16,9 +16,11 @@ func TestWaitReadyWaitsWithoutRunning(t *testing.T) {
 	_, err := r.Timer(short, Ctx{Callback: rec.cb, Msg: 1})
 	require.NoError(t, err)
 	require.NoError(t, r.Submit())
+	require.False(t, r.Ready(), "Ready before the timer fired")
 	require.NoError(t, r.WaitReady())
 	require.GreaterOrEqual(t, time.Since(start), short)
 	require.Empty(t, rec.list, "WaitReady ran a callback")
+	require.True(t, r.Ready())
 
 	// A completion already waiting returns at once.
 	start = time.Now()
@@ -26,6 +28,7 @@ func TestWaitReadyWaitsWithoutRunning(t *testing.T) {
 	require.Less(t, time.Since(start), short)
 	require.NoError(t, r.Run(NoWait))
 	require.Len(t, rec.list, 1)
+	require.False(t, r.Ready(), "Ready after Run ran the completion")
 }
 
 // One goroutine sleeps in WaitReady while another, which owns the ring,

@@ -12,7 +12,7 @@ import (
 // queued (an accept), the direct call
 // finishes the operation in one system call, touches neither the engine's
 // lock nor the ring, and posts no completion, which would otherwise wake
-// the poller asleep in the kernel only to hand the result back. Operations
+// the poller only to hand the result back. Operations
 // that wait (a read before the peer has sent, a write to a full buffer)
 // run on the ring, whose task work performs them when the socket is ready
 // and posts one completion that the poller turns into the goroutine's

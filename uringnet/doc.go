@@ -14,13 +14,14 @@
 // system call and touches no ring. One that has to wait, and every Accept
 // and Dial, becomes an io_uring operation, and the calling goroutine parks
 // until its completion wakes it; only that goroutine blocks. One waiting
-// goroutine per ring, the poller, sleeps in io_uring_enter for all of them:
-// it submits, in one system call, the operations queued while it was awake,
-// runs the completions that arrive, and hands the role to the next waiting
-// goroutine when its own operation completes. The kernel runs a waiting
-// operation's completion work (the receive itself, once data arrives) on
-// the thread that submitted it, which is therefore the poller's, the one
-// thread the completion has to wake. Each connection keeps one operation
+// goroutine per ring, the poller, waits for all of them in Go's own
+// netpoller, for the ring's fd to poll readable, so no thread sleeps
+// outside the scheduler: it submits, in one system call, the operations
+// queued while it was awake, runs the completions that arrive, and hands
+// the role to the next waiting goroutine when its own operation completes.
+// The kernel runs a waiting operation's completion work (the receive
+// itself, once data arrives) on the thread that submitted it, which is
+// therefore the thread that last ran the poller. Each connection keeps one operation
 // slot and one channel per direction, so steady-state reads and writes
 // allocate nothing.
 //
@@ -43,7 +44,9 @@
 // The callback API in package core is the fast path. Here an operation that
 // finishes at once costs one system call, as in package net; one that waits
 // costs its share of the poller's io_uring_enter calls, the ring's mutex,
-// and one goroutine wake-up, with nothing allocated. A poller that sleeps
-// keeps an OS thread in the kernel, one per ring at most. The README and
+// and one goroutine wake-up, with nothing allocated. The ring's fd waits in
+// the netpoller as a socket's does in package net: a busy process picks up
+// its readiness between goroutines, and only an idle one sleeps in
+// epoll_wait. The README and
 // go run ./bench give the measured ratios to package net.
 package uringnet

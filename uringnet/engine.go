@@ -2,24 +2,33 @@ package uringnet
 
 import (
 	"errors"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/ourio-go/ourio/core"
+	"golang.org/x/sys/unix"
 )
 
 // engine shares one ring among every goroutine that uses it. Goroutines
 // queue operations under mu; one waiting goroutine at a time, the poller,
-// submits them, sleeps in io_uring_enter and runs the completions, which
-// wake the goroutines parked on them (wait.go).
+// submits them, waits in Go's netpoller for the ring's fd and runs the
+// completions, which wake the goroutines parked on them (wait.go).
 type engine struct {
 	mu      sync.Mutex
 	ring    *core.Ring
 	polling bool   // a goroutine is the poller; guarded by mu
-	asleep  bool   // the poller sleeps in the kernel; guarded by mu
+	asleep  bool   // the poller is parked in the netpoller; guarded by mu
 	waiters opList // the parked operations; guarded by mu
 	readied uint64 // completions run so far; guarded by mu
+	// The ring's fd in Go's netpoller, through a duplicate that the
+	// netpoller owns, so that nothing closes the ring's own descriptor.
+	// file is kept so that its finalizer does not close the duplicate.
+	file  *os.File
+	rc    syscall.RawConn
+	ready func(uintptr) bool // rc.Read's test, bound once: waits allocate nothing
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's
@@ -36,7 +45,33 @@ func newEngine(parent *core.Ring) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engine{ring: r}, nil
+	file, rc, err := netpollFile(r.Fd())
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return &engine{ring: r, file: file, rc: rc, ready: func(uintptr) bool { return r.Ready() }}, nil
+}
+
+// netpollFile puts a duplicate of fd into Go's netpoller.
+func netpollFile(fd int) (*os.File, syscall.RawConn, error) {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := unix.SetNonblock(dup, true); err != nil {
+		unix.Close(dup)
+		return nil, nil, err
+	}
+	// A non-blocking descriptor makes os.NewFile register it with the
+	// netpoller.
+	f := os.NewFile(uintptr(dup), "io_uring")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, rc, nil
 }
 
 // The process's engines: one ring each, one per usable core by default, so

@@ -8,28 +8,36 @@ import (
 
 // How a goroutine waits for its operation's completion.
 //
-// One goroutine at a time, the poller, sleeps in the kernel (io_uring_enter)
-// until completions arrive, runs them, and so readies the goroutines whose
-// operations finished; the others park on their operation's channel. The
-// poller is itself a goroutine with an operation in flight: when its own
-// completes it hands the role to the longest-waiting parked goroutine, or,
-// with none left, gives it up, so that the next goroutine to wait polls for
-// itself. While there is a poller it alone runs completions.
+// One goroutine at a time, the poller, waits for the ring's completions
+// on behalf of every goroutine of the engine, runs them, and so readies the
+// goroutines whose operations finished; the others park on their
+// operation's channel. The poller is itself a goroutine with an operation
+// in flight: when its own completes it hands the role to the
+// longest-waiting parked goroutine, or, with none left, gives it up, so
+// that the next goroutine to wait polls for itself.
+//
+// The poller waits in Go's own netpoller, for the ring's fd to poll
+// readable, so no thread sleeps outside the scheduler: a thread that slept
+// in io_uring_enter had to hand its P to another thread as it went to
+// sleep, and often found no P free when it woke, so each of its waits cost
+// two or three thread wake-ups where package net pays a fraction of one.
+// In the netpoller the wait costs what a socket's wait costs in package
+// net: when every P is busy the scheduler picks up the ring's readiness
+// between goroutines, and only an idle process sleeps in epoll_wait.
 //
 // While the poller is awake, goroutines only queue their operations, and
-// the poller submits them all with one system call before it sleeps again.
-// The kernel runs the completion work of an operation (the receive itself,
-// once data has arrived) on the thread that submitted it, so this also
-// makes that the poller's thread, the one the completion has to wake
-// anyway. With one busy connection a round trip then costs one thread
-// wake-up, where waiting in Go's netpoller for the ring's fd cost two (the
-// submitting thread for the completion work, then the netpoller's) and a
-// separate reaper goroutine a third.
+// the poller submits them all with one system call before it parks. The
+// kernel runs the completion work of an operation (the receive itself, once
+// data has arrived) on the thread that submitted it. Submitting from the
+// poller makes that the thread that last ran the poller, which, in a
+// process with nothing else to do, is the one asleep in the netpoller, so
+// a round trip costs one thread wake-up. A goroutine that queues while the
+// poller is parked submits for itself.
 //
-// The poller gives up its P while it sleeps (core.Ring.WaitReady), so the
-// process's other goroutines never wait behind it. Before it sleeps, a
-// poller that has just readied goroutines yields to them, so that they run
-// on its thread rather than on another woken to take over its P.
+// While there is a poller it alone runs completions: the netpoller reports
+// the ring's fd only if completions are still waiting when it looks, so a
+// goroutine that ran the poller's completion itself would leave the poller
+// parked with its operation done.
 
 // opList is a FIFO of parked operations, linked through the operations
 // themselves so that waiting allocates nothing. It is guarded by the
@@ -73,7 +81,7 @@ func (l *opList) popFront() *op {
 }
 
 // flush gets the operations the caller queued to the kernel: it leaves
-// them to an awake poller, submits them past a sleeping one, and with no
+// them to an awake poller, submits them past a parked one, and with no
 // poller submits them and runs the completions that are ready. The caller
 // holds e.mu. An error leaves the operations queued for the next flush or
 // the poller.
@@ -109,8 +117,8 @@ func (e *engine) wait(o *op) {
 	}
 }
 
-// poll submits what is queued, runs completions and sleeps in the kernel
-// until own's has run, then passes the poller's role on. On return
+// poll submits what is queued, runs completions and parks in the
+// netpoller until own's has run, then passes the poller's role on. On return
 // own.done holds own's completion.
 func (e *engine) poll(own *op) {
 	for {
@@ -130,10 +138,10 @@ func (e *engine) poll(own *op) {
 		}
 		e.asleep = true
 		e.mu.Unlock()
-		if err := e.ring.WaitReady(); err != nil {
+		if err := e.rc.Read(e.ready); err != nil {
 			// Nothing else runs this ring's completions: the process
 			// cannot go on.
-			panic("uringnet: waiting for the ring: " + err.Error())
+			panic("uringnet: waiting for the ring's fd: " + err.Error())
 		}
 	}
 }

@@ -1,0 +1,93 @@
+package uringnet
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// threadsIn returns, for each thread of the process, the kernel function
+// it sleeps in (/proc/self/task/*/wchan).
+func threadsIn(t *testing.T) []string {
+	tasks, err := filepath.Glob("/proc/self/task/*/wchan")
+	require.NoError(t, err)
+	var in []string
+	for _, p := range tasks {
+		b, err := os.ReadFile(p)
+		if err == nil {
+			in = append(in, string(b))
+		}
+	}
+	return in
+}
+
+// TestPollerWaitsInNetpoller checks that while Reads wait on the ring, the
+// poller waits in Go's netpoller and no thread sleeps in io_uring_enter,
+// outside the scheduler; and that the Reads still complete when data comes.
+func TestPollerWaitsInNetpoller(t *testing.T) {
+	in := threadsIn(t)
+	if !strings.Contains(strings.Join(in, " "), "futex") && !strings.Contains(strings.Join(in, " "), "ep_poll") {
+		t.Skipf("wchan names no kernel functions here: %q", in)
+	}
+	ln, err := Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	const conns = 8
+	var clients, servers []*Conn
+	for i := 0; i < conns; i++ {
+		c, err := Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		defer c.Close()
+		s, err := ln.Accept()
+		require.NoError(t, err)
+		defer s.Close()
+		clients = append(clients, c.(*Conn))
+		servers = append(servers, s.(*Conn))
+	}
+	done := make(chan error, conns)
+	for _, s := range servers {
+		go func() {
+			b := make([]byte, 1)
+			_, err := s.Read(b)
+			done <- err
+		}()
+	}
+	// Wait until every Read is on the ring, with a poller for each ring.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		waiting := 0
+		for _, s := range servers {
+			e := s.fd.e
+			e.mu.Lock()
+			if s.fd.rd.op.inflight && e.polling {
+				waiting++
+			}
+			e.mu.Unlock()
+		}
+		if waiting == conns {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "only %d of %d Reads wait on the ring", waiting, conns)
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let the pollers park
+	for _, w := range threadsIn(t) {
+		require.NotEqual(t, "io_cqring_wait", w, "a thread sleeps in io_uring_enter")
+	}
+	for _, c := range clients {
+		_, err := c.Write([]byte("x"))
+		require.NoError(t, err)
+	}
+	for range servers {
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("a Read did not complete")
+		}
+	}
+}
