@@ -2,11 +2,13 @@ package uringnet
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/ourio-go/ourio/core"
 	"golang.org/x/sys/unix"
@@ -64,8 +66,12 @@ func netpollFile(fd int) (*os.File, syscall.RawConn, error) {
 		return nil, nil, err
 	}
 	// A non-blocking descriptor makes os.NewFile register it with the
-	// netpoller.
+	// netpoller; a file the netpoller refused takes no deadline.
 	f := os.NewFile(uintptr(dup), "io_uring")
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("uringnet: the ring's fd cannot wait in the netpoller: %w", err)
+	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()

@@ -91,3 +91,21 @@ func TestPollerWaitsInNetpoller(t *testing.T) {
 		}
 	}
 }
+
+// TestNetpollFileRefusesWhatCannotWait checks that a descriptor the
+// netpoller cannot wait for (a regular file) is refused with a clear error
+// rather than accepted and left to fail when the poller first waits.
+func TestNetpollFileRefusesWhatCannotWait(t *testing.T) {
+	reg, err := os.CreateTemp(t.TempDir(), "regular")
+	require.NoError(t, err)
+	defer reg.Close()
+	_, _, err = netpollFile(int(reg.Fd()))
+	require.ErrorIs(t, err, os.ErrNoDeadline)
+
+	e, err := defaultEngine()
+	require.NoError(t, err)
+	f, rc, err := netpollFile(e.ring.Fd())
+	require.NoError(t, err)
+	require.NotNil(t, rc)
+	require.NoError(t, f.Close())
+}
