@@ -1,10 +1,14 @@
 package uringnet_test
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
+	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/ourio-go/ourio/internal/echotest"
 	"github.com/ourio-go/ourio/uringnet"
@@ -77,3 +81,55 @@ func BenchmarkReadWrite(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAbortRead measures what net/http does once per request: a Read
+// waiting for data is interrupted by a read deadline in the past, and the
+// deadline is cleared again. cpu-ns/op is the process's CPU per abort.
+func BenchmarkAbortRead(b *testing.B) {
+	for _, impl := range []string{"uringnet", "stdnet"} {
+		b.Run(impl, func(b *testing.B) {
+			listen := net.Listen
+			if impl == "uringnet" {
+				listen = uringnet.Listen
+			}
+			ln, err := listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			client, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer client.Close()
+			server, err := ln.Accept()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer server.Close()
+			done := make(chan error)
+			buf := make([]byte, 1)
+			read := func() {
+				_, err := server.Read(buf)
+				done <- err
+			}
+			cpu0 := echotest.CPUTime()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				go read()
+				// Let the Read reach its wait, as net/http's background
+				// read has by the time the response is written.
+				runtime.Gosched()
+				server.SetReadDeadline(aLongTimeAgo)
+				if err := <-done; !errors.Is(err, os.ErrDeadlineExceeded) {
+					b.Fatalf("Read after a past deadline: %v", err)
+				}
+				server.SetReadDeadline(time.Time{})
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(echotest.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)

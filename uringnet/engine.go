@@ -25,6 +25,10 @@ type engine struct {
 	asleep  bool   // the poller is parked in the netpoller; guarded by mu
 	waiters opList // the parked operations; guarded by mu
 	readied uint64 // completions run so far; guarded by mu
+	// The poller's operation, and whether its wait in the netpoller has
+	// been interrupted (kickPoller); guarded by mu.
+	pollerOp *op
+	kicked   bool
 	// The ring's fd in Go's netpoller, through a duplicate that the
 	// netpoller owns, so that nothing closes the ring's own descriptor.
 	// file is kept so that its finalizer does not close the duplicate.

@@ -73,6 +73,10 @@ type args struct {
 // cancel cancels the operation in flight on s, if any.
 func (f *netFD) cancel(s *side) {
 	f.e.mu.Lock()
+	if s.detach() {
+		f.e.mu.Unlock()
+		return
+	}
 	s.cancelInFlight(f.e.ring)
 	f.e.flush()
 	f.e.mu.Unlock()
@@ -94,6 +98,15 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		if s.expired() {
 			return 0, os.ErrDeadlineExceeded
 		}
+		if s.orphan {
+			if kind != kindRecv {
+				f.settle(s)
+			} else if res, done, err := f.adopt(s, a.buf); done {
+				return res, err
+			} else {
+				continue
+			}
+		}
 		if res, ok := f.now(s, kind, a); ok {
 			return res, nil
 		}
@@ -106,9 +119,14 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		ctx := core.Ctx{Callback: opDone, Userdata: &s.op}
 		var h core.Handle
 		var err error
+		small := false
 		switch kind {
 		case kindRecv:
-			h, err = e.ring.Recv(f.fd, a.buf, 0, ctx)
+			buf := a.buf
+			if small = s.useSmall(buf); small {
+				buf = s.small[:]
+			}
+			h, err = e.ring.Recv(f.fd, buf, 0, ctx)
 		case kindSend:
 			h, err = e.ring.Send(f.fd, a.buf, unix.MSG_NOSIGNAL, ctx)
 		case kindAccept:
@@ -128,6 +146,7 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		}
 		s.op.h = h
 		s.op.inflight = true
+		s.op.small = small
 		e.flush()
 		if !s.op.inflight { // the ring ran it as it was submitted
 			e.mu.Unlock()
@@ -137,10 +156,25 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 			// before the operation was in flight, when its timer found
 			// nothing to cancel.
 			if s.expired() {
+				if small {
+					s.op.detached = true
+					s.orphan = true
+					e.mu.Unlock()
+					return 0, os.ErrDeadlineExceeded
+				}
 				s.cancelInFlight(e.ring)
 				e.flush()
 			}
 			e.wait(&s.op)
+		}
+		if small {
+			if s.op.detached {
+				s.orphan = true
+				return 0, os.ErrDeadlineExceeded
+			}
+			if s.op.res != -int32(unix.ECANCELED) {
+				return s.takeSmall(a.buf), nil
+			}
 		}
 		res := s.op.res
 		if res != -int32(unix.ECANCELED) || kind == kindConnect {
@@ -171,6 +205,7 @@ func (f *netFD) Close() error {
 	f.wr.mu.Lock()
 	f.rd.stopTimer()
 	f.wr.stopTimer()
+	f.settle(&f.rd) // a receive orphaned at a deadline, cancelled above
 	f.sys.Lock()
 	err := unix.Close(f.fd)
 	f.sys.Unlock()

@@ -24,6 +24,11 @@ type op struct {
 	// is now the engine's poller (see wait.go).
 	parked, takeover bool
 	prev, next       *op
+	// small: the receive is into the side's own buffer; detached: its
+	// goroutine has left it in flight at a deadline (orphan.go); off: how
+	// much of its result a Read has taken.
+	small, detached bool
+	off             int32
 }
 
 func (o *op) init(e *engine) {
@@ -40,6 +45,12 @@ func opDone(_ core.Runtime, t *core.Task) error {
 		o.sa = *t.RemoteSockaddr()
 	}
 	o.inflight = false
+	o.off = 0
+	if o.detached {
+		// Nobody waits: the next Read takes the result.
+		o.detached = false
+		return nil
+	}
 	o.e.waiters.remove(o)
 	o.e.readied++
 	o.done <- struct{}{}
@@ -56,6 +67,11 @@ type side struct {
 	tmu      sync.Mutex   // guards timer: deadlines may be set concurrently
 	timer    *time.Timer
 	expire   func() // cancels the in-flight op; bound once, so timers allocate once
+	// small is the buffer of receives that may be orphaned, and orphan
+	// says that one was: in flight, or holding data no Read has taken
+	// (orphan.go). orphan is guarded by mu.
+	small  *[smallRead]byte
+	orphan bool
 }
 
 // expired reports whether the side's deadline has passed.

@@ -1,7 +1,10 @@
 package uringnet
 
 import (
+	"errors"
+	"os"
 	"runtime"
+	"time"
 
 	"github.com/ourio-go/ourio/core"
 )
@@ -121,12 +124,19 @@ func (e *engine) wait(o *op) {
 // netpoller until own's has run, then passes the poller's role on. On return
 // own.done holds own's completion.
 func (e *engine) poll(own *op) {
+	e.mu.Lock()
+	e.pollerOp = own
+	e.mu.Unlock()
 	for {
 		e.mu.Lock()
 		e.asleep = false
+		if e.kicked {
+			e.kicked = false
+			e.file.SetReadDeadline(time.Time{})
+		}
 		readied := e.readied
 		e.ring.Run(core.NoWait)
-		if !own.inflight {
+		if !own.inflight || own.detached {
 			e.handOff()
 			e.mu.Unlock()
 			return
@@ -138,13 +148,25 @@ func (e *engine) poll(own *op) {
 		}
 		e.asleep = true
 		e.mu.Unlock()
-		if err := e.rc.Read(e.ready); err != nil {
+		if err := e.rc.Read(e.ready); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			// Nothing else runs this ring's completions: the process
 			// cannot go on.
 			panic("uringnet: waiting for the ring's fd: " + err.Error())
 		}
 	}
 }
+
+// kickPoller interrupts a parked poller's wait in the netpoller, without
+// a system call, by expiring a deadline on the ring's file; the poller
+// clears it when it wakes. The caller holds e.mu.
+func (e *engine) kickPoller() {
+	if e.asleep && !e.kicked {
+		e.kicked = true
+		e.file.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
 
 // handOff gives the poller's role to the longest-waiting parked operation,
 // or gives it up when none is parked. The caller holds e.mu.

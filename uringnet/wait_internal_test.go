@@ -109,3 +109,69 @@ func TestNetpollFileRefusesWhatCannotWait(t *testing.T) {
 	require.NotNil(t, rc)
 	require.NoError(t, f.Close())
 }
+
+// TestInterruptedReadStaysInFlight checks that a small Read interrupted by
+// its deadline, as the ring's poller and as a goroutine parked behind it,
+// leaves its receive in flight rather than cancelling it in the kernel, and
+// that the next Read takes what it brought.
+func TestInterruptedReadStaysInFlight(t *testing.T) {
+	ln, err := Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var clients, servers []*Conn
+	for i := 0; i < 2; i++ {
+		c, err := Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		defer c.Close()
+		s, err := ln.Accept()
+		require.NoError(t, err)
+		defer s.Close()
+		clients = append(clients, c.(*Conn))
+		servers = append(servers, s.(*Conn))
+	}
+	// Both on one ring, so that one Read polls and the other parks.
+	servers[1].fd.e = servers[0].fd.e
+	servers[1].fd.rd.op.e = servers[0].fd.e
+	servers[1].fd.wr.op.e = servers[0].fd.e
+	done := make(chan error, 2)
+	for _, s := range servers {
+		go func() {
+			_, err := s.Read(make([]byte, 1))
+			done <- err
+		}()
+	}
+	e := servers[0].fd.e
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		e.mu.Lock()
+		ready := servers[0].fd.rd.op.inflight && servers[1].fd.rd.op.inflight
+		roles := e.pollerOp == &servers[0].fd.rd.op || e.pollerOp == &servers[1].fd.rd.op
+		e.mu.Unlock()
+		if ready && roles {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the Reads did not wait on the ring")
+		time.Sleep(time.Millisecond)
+	}
+	for _, s := range servers {
+		require.NoError(t, s.SetReadDeadline(time.Unix(1, 0)))
+	}
+	for range servers {
+		require.ErrorIs(t, <-done, os.ErrDeadlineExceeded)
+	}
+	for i, s := range servers {
+		s.fd.rd.mu.Lock()
+		e.mu.Lock()
+		orphan, inflight := s.fd.rd.orphan, s.fd.rd.op.inflight
+		e.mu.Unlock()
+		s.fd.rd.mu.Unlock()
+		require.True(t, orphan && inflight, "conn %d: the receive was cancelled", i)
+		require.NoError(t, s.SetReadDeadline(time.Time{}))
+		_, err := clients[i].Write([]byte{'a' + byte(i)})
+		require.NoError(t, err)
+		b := make([]byte, 10)
+		n, err := s.Read(b)
+		require.NoError(t, err)
+		require.Equal(t, string(rune('a'+i)), string(b[:n]))
+	}
+}

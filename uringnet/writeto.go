@@ -48,7 +48,9 @@ type pipeSink interface {
 // through a buffer instead.
 func (c *Conn) spliceTo(w io.Writer) (written int64, err error, handled bool) {
 	sink := c.sinkFor(w)
-	if sink == nil {
+	if sink == nil || c.fd.hasOrphan() {
+		// Bytes an orphaned receive brought (orphan.go) come before the
+		// socket's: Read hands them over in order.
 		return 0, nil, false
 	}
 	return c.spliceVia(sink, w)
