@@ -21,9 +21,13 @@
 // the role to the next waiting goroutine when its own operation completes.
 // The kernel runs a waiting operation's completion work (the receive
 // itself, once data arrives) on the thread that submitted it, which is
-// therefore the thread that last ran the poller. Each connection keeps one operation
-// slot and one channel per direction, so steady-state reads and writes
-// allocate nothing.
+// therefore the thread that last ran the poller. A Read of at most 128
+// bytes that has to wait receives into a buffer of the connection's own, so
+// that a deadline interrupting it, as net/http does to its background read
+// after each request, needs no cancellation in the kernel: the Read returns
+// and its receive stays armed for the next Read. Each connection keeps one
+// operation slot and one channel per direction, so steady-state reads and
+// writes allocate nothing.
 //
 // # Semantics
 //
