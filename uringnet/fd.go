@@ -168,7 +168,7 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 			e.wait(&s.op)
 		}
 		if small {
-			if s.op.detached {
+			if s.wasDetached() {
 				s.orphan = true
 				return 0, os.ErrDeadlineExceeded
 			}

@@ -61,6 +61,17 @@ func (s *side) detach() bool {
 	return true
 }
 
+// wasDetached reports, once the goroutine waiting on the side's operation
+// has been woken, whether it was woken by detach rather than by the
+// completion. The completion may run right after detach, so the flag is
+// read under the engine's mu.
+func (s *side) wasDetached() bool {
+	e := s.op.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return s.op.detached
+}
+
 // adopt takes over the side's orphaned receive for a Read into b: it waits
 // for it if it is still in flight, then hands over what it brought. The
 // caller holds s.mu. done is false when the orphan is gone and the Read
@@ -76,7 +87,7 @@ func (f *netFD) adopt(s *side, b []byte) (res int32, done bool, err error) {
 		}
 		o.detached = false
 		e.wait(o)
-		if o.detached {
+		if s.wasDetached() {
 			return 0, true, os.ErrDeadlineExceeded
 		}
 	} else {
