@@ -25,6 +25,25 @@ func threadsIn(t *testing.T) []string {
 	return in
 }
 
+// connPairs dials n uringnet connections over loopback and accepts them,
+// all closed when the test ends.
+func connPairs(t *testing.T, n int) (clients, servers []*Conn) {
+	ln, err := Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	for i := 0; i < n; i++ {
+		c, err := Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		s, err := ln.Accept()
+		require.NoError(t, err)
+		t.Cleanup(func() { s.Close() })
+		clients = append(clients, c.(*Conn))
+		servers = append(servers, s.(*Conn))
+	}
+	return clients, servers
+}
+
 // TestPollerWaitsInNetpoller checks that while Reads wait on the ring, the
 // poller waits in Go's netpoller and no thread sleeps in io_uring_enter,
 // outside the scheduler; and that the Reads still complete when data comes.
@@ -33,21 +52,8 @@ func TestPollerWaitsInNetpoller(t *testing.T) {
 	if !strings.Contains(strings.Join(in, " "), "futex") && !strings.Contains(strings.Join(in, " "), "ep_poll") {
 		t.Skipf("wchan names no kernel functions here: %q", in)
 	}
-	ln, err := Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
 	const conns = 8
-	var clients, servers []*Conn
-	for i := 0; i < conns; i++ {
-		c, err := Dial("tcp", ln.Addr().String())
-		require.NoError(t, err)
-		defer c.Close()
-		s, err := ln.Accept()
-		require.NoError(t, err)
-		defer s.Close()
-		clients = append(clients, c.(*Conn))
-		servers = append(servers, s.(*Conn))
-	}
+	clients, servers := connPairs(t, conns)
 	done := make(chan error, conns)
 	for _, s := range servers {
 		go func() {
@@ -115,20 +121,7 @@ func TestNetpollFileRefusesWhatCannotWait(t *testing.T) {
 // leaves its receive in flight rather than cancelling it in the kernel, and
 // that the next Read takes what it brought.
 func TestInterruptedReadStaysInFlight(t *testing.T) {
-	ln, err := Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	var clients, servers []*Conn
-	for i := 0; i < 2; i++ {
-		c, err := Dial("tcp", ln.Addr().String())
-		require.NoError(t, err)
-		defer c.Close()
-		s, err := ln.Accept()
-		require.NoError(t, err)
-		defer s.Close()
-		clients = append(clients, c.(*Conn))
-		servers = append(servers, s.(*Conn))
-	}
+	clients, servers := connPairs(t, 2)
 	// Both on one ring, so that one Read polls and the other parks.
 	servers[1].fd.e = servers[0].fd.e
 	servers[1].fd.rd.op.e = servers[0].fd.e
