@@ -477,9 +477,10 @@ func (r *Ring) submitAndWait(wait uint32) error {
 
 func (r *Ring) cqReady() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) }
 
-// Ready reports whether completions are waiting for Run. Like WaitReady it
-// only reads the completion queue's indices, so a goroutine may call it
-// while another owns the ring; it must not be called after Close.
+// Ready reports whether completions are waiting for Run. It only reads the
+// completion queue's indices, so a goroutine may call it while another owns
+// the ring, as the test another event loop runs when PollableFd polls
+// readable; it must not be called after Close.
 func (r *Ring) Ready() bool { return r.cqReady() }
 
 // reap runs the callbacks of every completion that is ready.
@@ -713,27 +714,4 @@ func (r *Ring) Submit() error {
 		return ErrClosed
 	}
 	return r.submitAndWait(0)
-}
-
-// WaitReady blocks until at least one completion is ready for Run, without
-// submitting or running anything. Unlike every other method it may be called
-// while another goroutine owns the ring and submits to it: it only waits in
-// io_uring_enter, so a goroutine can sleep in the kernel until completions
-// arrive while others keep submitting. The completion work of an operation
-// submitted from the waiting thread then runs in that same thread as it
-// wakes, so the wait costs one wake-up. The thread gives up its P as it
-// sleeps, as the runtime's own blocking calls do, so the goroutines of the
-// process never wait behind it. A signal only makes it wait again; on a
-// SingleIssuer ring another thread gets ErrWrongThread.
-func (r *Ring) WaitReady() error {
-	for !r.cqReady() {
-		switch errno := enterBlocking(r.fd); errno {
-		case 0, unix.EINTR:
-		case unix.EEXIST:
-			return ErrWrongThread
-		default:
-			return errno
-		}
-	}
-	return nil
 }
