@@ -51,7 +51,12 @@ func newEngine(parent *core.Ring) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	file, rc, err := netpollFile(r.Fd())
+	pfd, err := r.PollableFd()
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	file, rc, err := netpollFile(pfd)
 	if err != nil {
 		r.Close()
 		return nil, err
