@@ -20,8 +20,9 @@
 // queued while it was awake, runs the completions that arrive, and hands
 // the role to the next waiting goroutine when its own operation completes.
 // The kernel runs a waiting operation's completion work (the receive
-// itself, once data arrives) on the thread that submitted it, which is
-// therefore the thread that last ran the poller. A Read of at most 128
+// itself, once data arrives) on the thread that submitted it: the thread
+// that last ran the poller, or, for an operation queued while the poller
+// was parked, the goroutine's own. A Read of at most 128
 // bytes that has to wait receives into a buffer of the connection's own, so
 // that a deadline interrupting it, as net/http does to its background read
 // after each request, needs no cancellation in the kernel: the Read returns

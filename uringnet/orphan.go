@@ -51,7 +51,10 @@ func (s *side) detach() bool {
 		e.waiters.remove(o)
 	case e.polling && e.pollerOp == o:
 		// Its goroutine is the poller: it passes the role on when it
-		// sees its operation detached (wait.go).
+		// sees its operation detached (wait.go). poll sets pollerOp
+		// only once the goroutine runs it, so a goroutine handed the
+		// role but not yet polling, whose done still holds the hand-off,
+		// is not taken for the poller here and gets a kernel cancel.
 		e.kickPoller()
 	default:
 		return false
