@@ -63,30 +63,21 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 // writerOnly hides ReadFrom so io.Copy does not call it again.
 type writerOnly struct{ io.Writer }
 
-// spliceChunk is how much one pass moves through the pipe; the pipe is
-// grown to hold it where the system allows.
-const spliceChunk = 1 << 20
-
 // spliceFrom moves up to remain bytes from fd at off to the socket through a
 // pipe, and returns how many reached the socket.
 func (c *Conn) spliceFrom(fd int, off, remain int64) (int64, error) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return 0, os.NewSyscallError("pipe2", err)
+	p, chunk, err := newSplicePipe()
+	if err != nil {
+		return 0, err
 	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
-	chunk := 64 << 10
-	if size, err := unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, spliceChunk); err == nil {
-		chunk = size
-	}
+	defer p.close()
 	s := &c.fd.wr
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var sent int64
 	for remain > 0 {
 		want := int(min(remain, int64(chunk)))
-		res, err := c.fd.do(s, kindSplice, args{in: fd, off: off + sent, out: p[1], n: want})
+		res, err := c.fd.do(s, kindSplice, args{in: fd, off: off + sent, out: p.w, n: want})
 		if err != nil {
 			return sent, err
 		}
@@ -96,32 +87,11 @@ func (c *Conn) spliceFrom(fd int, off, remain int64) (int64, error) {
 		if res == 0 {
 			break // the file ended early
 		}
-		inPipe := int(res)
-		for inPipe > 0 {
-			res, err := c.fd.do(s, kindSplice, args{in: p[0], off: -1, out: c.fd.fd, n: inPipe})
-			if err != nil {
-				return sent, err
-			}
-			if res == -int32(unix.EAGAIN) {
-				// The socket is non-blocking and its buffer is full: wait
-				// for room on the ring, then splice again.
-				if res, err = c.fd.do(s, kindPollOut, args{}); err != nil {
-					return sent, err
-				}
-				if res < 0 {
-					return sent, os.NewSyscallError("poll", unix.Errno(-res))
-				}
-				continue
-			}
-			if res < 0 {
-				return sent, os.NewSyscallError("splice", unix.Errno(-res))
-			}
-			if res == 0 {
-				return sent, io.ErrUnexpectedEOF
-			}
-			inPipe -= int(res)
-			sent += int64(res)
-			remain -= int64(res)
+		m, _, err := c.fd.spliceOut(s, p.r, c.fd.fd, int(res), true)
+		sent += int64(m)
+		remain -= int64(m)
+		if err != nil {
+			return sent, err
 		}
 	}
 	return sent, nil

@@ -48,9 +48,7 @@ type pipeSink interface {
 // through a buffer instead.
 func (c *Conn) spliceTo(w io.Writer) (written int64, err error, handled bool) {
 	sink := c.sinkFor(w)
-	if sink == nil || c.fd.hasOrphan() {
-		// Bytes an orphaned receive brought (orphan.go) come before the
-		// socket's: Read hands them over in order.
+	if sink == nil {
 		return 0, nil, false
 	}
 	return c.spliceVia(sink, w)
@@ -58,23 +56,22 @@ func (c *Conn) spliceTo(w io.Writer) (written int64, err error, handled bool) {
 
 // spliceVia runs spliceTo's copy into sink, which splices into w.
 func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, err error, handled bool) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+	p, chunk, err := newSplicePipe()
+	if err != nil {
 		return 0, nil, false
 	}
-	// Every operation on the pipe has completed by the time its do
-	// returns, so the kernel is done with the pipe when these run.
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
-	chunk := 64 << 10
-	if size, err := unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, spliceChunk); err == nil {
-		chunk = size
-	}
+	defer p.close()
 	for {
 		// The pipe is empty here: a chunk that entered it has been
 		// handed on whole, so the read deadline or Close striking now
 		// strands nothing.
-		n, err := c.drain(p[1], chunk)
+		n, err := c.drain(p.w, chunk)
+		if err == errOrphan {
+			// Bytes an orphaned receive brought (orphan.go) come before
+			// the socket's, and Read hands them over in order.
+			m, err := io.Copy(w, readerOnly{c})
+			return written + m, err, true
+		}
 		if err != nil {
 			if !handled && errors.Is(err, unix.EINVAL) {
 				return 0, nil, false // the socket cannot be spliced from; nothing moved
@@ -85,7 +82,7 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, err error, 
 		if n == 0 {
 			return written, nil, true
 		}
-		m, err := sink.fill(p[0], n)
+		m, err := sink.fill(p.r, n)
 		written += int64(m)
 		if err == nil {
 			continue
@@ -93,7 +90,7 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, err error, 
 		if errors.Is(err, unix.EINVAL) {
 			// w does not take splices after all: hand it what is in the
 			// pipe by Write and copy the rest through a buffer.
-			m, err := rescuePipe(p[0], n-m, w)
+			m, err := rescuePipe(p.r, n-m, w)
 			written += m
 			if err != nil {
 				return written, err, true
@@ -105,14 +102,22 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, err error, 
 	}
 }
 
+// errOrphan tells spliceVia that the read side has an orphaned receive,
+// whose bytes a splice from the socket would overtake.
+var errOrphan = errors.New("uringnet: an orphaned receive holds the next bytes")
+
 // drain splices up to limit bytes from the socket into the pipe's write end,
-// waiting on the ring for them to arrive; 0 means EOF. Its errors are
+// waiting on the ring for them to arrive; 0 means EOF, and errOrphan that
+// the read side holds an orphaned receive. Its other errors are
 // shaped as Read's. The read side is held only for this, so Close and other
 // readers are never held up by a slow destination.
 func (c *Conn) drain(pipe, limit int) (int, error) {
 	s := &c.fd.rd
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.orphan {
+		return 0, errOrphan
+	}
 	for {
 		res, err := c.fd.do(s, kindSplice, args{in: c.fd.fd, off: -1, out: pipe, n: limit})
 		if err != nil {
@@ -133,39 +138,6 @@ func (c *Conn) drain(pipe, limit int) (int, error) {
 		}
 		return int(res), nil
 	}
-}
-
-// spliceOut moves n bytes from pipe to out with splices on f's ring,
-// holding s, and returns how many moved. On EAGAIN it returns at once with
-// eagain set when wait is false, and otherwise polls f's own descriptor for
-// room on the ring. The caller holds s.mu.
-func (f *netFD) spliceOut(s *side, pipe, out, n int, wait bool) (done int, eagain bool, err error) {
-	for done < n {
-		res, err := f.do(s, kindSplice, args{in: pipe, off: -1, out: out, n: n - done})
-		if err != nil {
-			return done, false, err
-		}
-		if res == -int32(unix.EAGAIN) {
-			if !wait {
-				return done, true, nil
-			}
-			if res, err = f.do(s, kindPollOut, args{}); err != nil {
-				return done, false, err
-			}
-			if res < 0 {
-				return done, false, os.NewSyscallError("poll", unix.Errno(-res))
-			}
-			continue
-		}
-		if res < 0 {
-			return done, false, os.NewSyscallError("splice", unix.Errno(-res))
-		}
-		if res == 0 {
-			return done, false, io.ErrUnexpectedEOF // the pipe held less than it should
-		}
-		done += int(res)
-	}
-	return done, false, nil
 }
 
 // connSink splices into another uringnet Conn on its own write side, so its
