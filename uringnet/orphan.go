@@ -140,10 +140,3 @@ func (s *side) takeSmall(b []byte) int32 {
 	s.orphan = o.off < o.res
 	return int32(n)
 }
-
-// hasOrphan reports whether the read side has an orphaned receive.
-func (f *netFD) hasOrphan() bool {
-	f.rd.mu.Lock()
-	defer f.rd.mu.Unlock()
-	return f.rd.orphan
-}
