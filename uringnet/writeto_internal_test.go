@@ -101,3 +101,38 @@ func TestSpliceRescue(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(append([]byte("head"), data...), all))
 }
+
+// TestSpliceToSplices checks that WriteTo's splice path carries the bytes
+// for the destinations it picks, rather than giving up and leaving them to
+// the buffered copy, which the tests from outside cannot tell apart.
+func TestSpliceToSplices(t *testing.T) {
+	data := make([]byte, 2<<20+5)
+	for i := range data {
+		data[i] = byte(i*13 ^ i>>7)
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	require.NoError(t, err)
+	defer f.Close()
+	n, err, handled := writeToSource(t, data).spliceTo(f)
+	require.NoError(t, err)
+	require.True(t, handled, "a tcp socket into a file went through the buffered copy")
+	require.Equal(t, int64(len(data)), n)
+	got, err := os.ReadFile(f.Name())
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data, got))
+
+	clients, servers := connPairs(t, 1)
+	copied := make(chan error, 1)
+	go func() {
+		n, err, handled := writeToSource(t, data).spliceTo(servers[0])
+		if err == nil && (!handled || n != int64(len(data))) {
+			err = io.ErrShortWrite
+		}
+		servers[0].CloseWrite()
+		copied <- err
+	}()
+	got, err = io.ReadAll(clients[0])
+	require.NoError(t, err)
+	require.NoError(t, <-copied, "a tcp socket into a uringnet conn was not spliced whole")
+	require.True(t, bytes.Equal(data, got))
+}
