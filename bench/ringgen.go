@@ -28,6 +28,7 @@ import (
 // stop.
 type ringGen struct {
 	ring  *core.Ring
+	cb    core.Callback // g.callback bound once: a method value per Ctx allocates
 	phase *atomic.Int32
 	base  time.Time // round trips are monotonic times since base
 	conns []*ringConn
@@ -78,6 +79,7 @@ var errServerClosed = errors.New("server closed the connection")
 // connection's first message at once in whatever phase is current.
 func startRingGen(l load, phase *atomic.Int32) (*ringGen, error) {
 	g := &ringGen{phase: phase, base: time.Now(), exit: make(chan error, 1)}
+	g.cb = g.callback
 	closeFds := func() {
 		for _, c := range g.conns {
 			unix.Close(c.fd)
@@ -192,10 +194,10 @@ func (g *ringGen) begin(rt core.Runtime, c *ringConn) error {
 	stamp(c.msg, c.seq)
 	c.sent, c.got = 0, 0
 	c.ph0, c.t0 = ph, g.now()
-	if _, err := rt.Send(c.fd, c.msg, unix.MSG_NOSIGNAL, core.Ctx{Callback: g.callback, Userdata: c, Msg: genSend}); err != nil {
+	if _, err := rt.Send(c.fd, c.msg, unix.MSG_NOSIGNAL, core.Ctx{Callback: g.cb, Userdata: c, Msg: genSend}); err != nil {
 		return err
 	}
-	_, err := rt.Recv(c.fd, c.buf, 0, core.Ctx{Callback: g.callback, Userdata: c, Msg: genRecv})
+	_, err := rt.Recv(c.fd, c.buf, 0, core.Ctx{Callback: g.cb, Userdata: c, Msg: genRecv})
 	return err
 }
 
@@ -210,7 +212,7 @@ func (g *ringGen) callback(rt core.Runtime, t *core.Task) error {
 	switch t.Msg {
 	case genStop:
 		g.stopping = true
-		_, err := rt.Timer(stopGrace, core.Ctx{Callback: g.callback, Msg: genTimeout})
+		_, err := rt.Timer(stopGrace, core.Ctx{Callback: g.cb, Msg: genTimeout})
 		return err
 	case genTimeout:
 		return fmt.Errorf("%d of %d connections still waiting for an echo %s after the stop", g.busy, len(g.conns), stopGrace)
@@ -225,7 +227,7 @@ func (g *ringGen) callback(rt core.Runtime, t *core.Task) error {
 			return g.fail(c, t.Msg, errors.New("sent nothing"))
 		}
 		if c.sent += t.N(); c.sent < len(c.msg) {
-			_, err := rt.Send(c.fd, c.msg[c.sent:], unix.MSG_NOSIGNAL, core.Ctx{Callback: g.callback, Userdata: c, Msg: genSend})
+			_, err := rt.Send(c.fd, c.msg[c.sent:], unix.MSG_NOSIGNAL, core.Ctx{Callback: g.cb, Userdata: c, Msg: genSend})
 			return err
 		}
 	case genRecv:
@@ -233,7 +235,7 @@ func (g *ringGen) callback(rt core.Runtime, t *core.Task) error {
 			return g.fail(c, t.Msg, errServerClosed)
 		}
 		if c.got += t.N(); c.got < len(c.buf) {
-			_, err := rt.Recv(c.fd, c.buf[c.got:], 0, core.Ctx{Callback: g.callback, Userdata: c, Msg: genRecv})
+			_, err := rt.Recv(c.fd, c.buf[c.got:], 0, core.Ctx{Callback: g.cb, Userdata: c, Msg: genRecv})
 			return err
 		}
 	}
@@ -279,7 +281,7 @@ func (g *ringGen) stop() (histogram, error) {
 	// The phase is already past the window; the post wakes a thread that
 	// waits on a server that has gone quiet. ErrClosed means the thread
 	// has already finished.
-	postErr := g.ring.Post(core.Ctx{Callback: g.callback, Msg: genStop})
+	postErr := g.ring.Post(core.Ctx{Callback: g.cb, Msg: genStop})
 	if errors.Is(postErr, core.ErrClosed) {
 		postErr = nil
 	}

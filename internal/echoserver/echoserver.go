@@ -108,6 +108,15 @@ type callbackServer struct {
 	// handoff, on an acceptor that serves nothing itself, passes each
 	// accepted descriptor to a serving ring.
 	handoff func(rt core.Runtime, fd int) error
+	// cb is s.callback bound once: a method value made afresh for each
+	// operation's Ctx escapes, an allocation per message.
+	cb core.Callback
+}
+
+func newCallbackServer(listener, bufSize int) *callbackServer {
+	s := &callbackServer{listener: listener, bufSize: bufSize, conns: map[*conn]struct{}{}}
+	s.cb = s.callback
+	return s
 }
 
 var errStop = errors.New("stop")
@@ -122,7 +131,7 @@ func Callback(listener, stopFd, bufSize int) error {
 	if err != nil {
 		return err
 	}
-	s := &callbackServer{listener: listener, bufSize: bufSize, conns: map[*conn]struct{}{}}
+	s := newCallbackServer(listener, bufSize)
 	defer func() {
 		ring.Close() // cancels what is in flight and waits for the kernel
 		for c := range s.conns {
@@ -130,11 +139,11 @@ func Callback(listener, stopFd, bufSize int) error {
 		}
 	}()
 	if stopFd >= 0 {
-		if _, err := ring.Poll(stopFd, unix.POLLIN, core.Ctx{Callback: s.callback, Msg: msgStop}); err != nil {
+		if _, err := ring.Poll(stopFd, unix.POLLIN, core.Ctx{Callback: s.cb, Msg: msgStop}); err != nil {
 			return err
 		}
 	}
-	if _, err := ring.AcceptMultishot(listener, unix.SOCK_CLOEXEC, core.Ctx{Callback: s.callback, Msg: msgAccept}); err != nil {
+	if _, err := ring.AcceptMultishot(listener, unix.SOCK_CLOEXEC, core.Ctx{Callback: s.cb, Msg: msgAccept}); err != nil {
 		return err
 	}
 	for {
@@ -154,7 +163,7 @@ func (s *callbackServer) callback(rt core.Runtime, t *core.Task) error {
 			return fmt.Errorf("accept: %w", err)
 		}
 		if !t.More() { // the kernel ended the multishot accept: rearm it
-			if _, err := rt.AcceptMultishot(s.listener, unix.SOCK_CLOEXEC, core.Ctx{Callback: s.callback, Msg: msgAccept}); err != nil {
+			if _, err := rt.AcceptMultishot(s.listener, unix.SOCK_CLOEXEC, core.Ctx{Callback: s.cb, Msg: msgAccept}); err != nil {
 				unix.Close(t.Fd())
 				return err
 			}
@@ -201,17 +210,17 @@ func (s *callbackServer) serve(rt core.Runtime, fd int) error {
 }
 
 func (s *callbackServer) recv(rt core.Runtime, c *conn) error {
-	_, err := rt.Recv(c.fd, c.buf, 0, core.Ctx{Callback: s.callback, Userdata: c, Msg: msgRecv})
+	_, err := rt.Recv(c.fd, c.buf, 0, core.Ctx{Callback: s.cb, Userdata: c, Msg: msgRecv})
 	return err
 }
 
 func (s *callbackServer) send(rt core.Runtime, c *conn) error {
-	_, err := rt.Send(c.fd, c.buf[c.sent:c.n], unix.MSG_NOSIGNAL, core.Ctx{Callback: s.callback, Userdata: c, Msg: msgSend})
+	_, err := rt.Send(c.fd, c.buf[c.sent:c.n], unix.MSG_NOSIGNAL, core.Ctx{Callback: s.cb, Userdata: c, Msg: msgSend})
 	return err
 }
 
 func (s *callbackServer) close(rt core.Runtime, c *conn) error {
 	delete(s.conns, c)
-	_, err := rt.CloseFd(c.fd, core.Ctx{Callback: s.callback, Msg: msgClose})
+	_, err := rt.CloseFd(c.fd, core.Ctx{Callback: s.cb, Msg: msgClose})
 	return err
 }

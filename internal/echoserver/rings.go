@@ -43,7 +43,7 @@ func CallbackRings(listener, stopFd, bufSize, rings int) error {
 		}
 	}()
 	for i := range servers {
-		servers[i] = &callbackServer{bufSize: bufSize, conns: map[*conn]struct{}{}}
+		servers[i] = newCallbackServer(0, bufSize)
 		th, err := acceptor.SpawnThread(core.Options{Entries: 512}, nil)
 		if err != nil {
 			return err
@@ -52,24 +52,24 @@ func CallbackRings(listener, stopFd, bufSize, rings int) error {
 	}
 
 	next := 0
-	a := &callbackServer{listener: listener}
+	a := newCallbackServer(listener, 0)
 	a.handoff = func(rt core.Runtime, fd int) error {
 		i := next
 		next = (next + 1) % rings
 		task := acceptor.GetTask()
-		task.Callback, task.Msg, task.Userdata = servers[i].callback, msgAdopt, fd
-		if _, err := threads[i].Send(task, core.Ctx{Callback: a.callback, Msg: msgHandedOff, Userdata: fd}); err != nil {
+		task.Callback, task.Msg, task.Userdata = servers[i].cb, msgAdopt, fd
+		if _, err := threads[i].Send(task, core.Ctx{Callback: a.cb, Msg: msgHandedOff, Userdata: fd}); err != nil {
 			unix.Close(fd)
 			return err
 		}
 		return nil
 	}
 	if stopFd >= 0 {
-		if _, err := acceptor.Poll(stopFd, unix.POLLIN, core.Ctx{Callback: a.callback, Msg: msgStop}); err != nil {
+		if _, err := acceptor.Poll(stopFd, unix.POLLIN, core.Ctx{Callback: a.cb, Msg: msgStop}); err != nil {
 			return err
 		}
 	}
-	if _, err := acceptor.AcceptMultishot(listener, unix.SOCK_CLOEXEC, core.Ctx{Callback: a.callback, Msg: msgAccept}); err != nil {
+	if _, err := acceptor.AcceptMultishot(listener, unix.SOCK_CLOEXEC, core.Ctx{Callback: a.cb, Msg: msgAccept}); err != nil {
 		return err
 	}
 	for {
