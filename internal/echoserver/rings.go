@@ -17,7 +17,7 @@ import (
 // spreads the connections evenly, where SO_REUSEPORT's hash would not.
 // It stops like Callback: nil once stopFd becomes readable (-1: never),
 // after stopping the threads and closing every connection.
-func CallbackRings(listener, stopFd, bufSize, rings int) error {
+func CallbackRings(listener, stopFd, bufSize, rings int) (err error) {
 	if rings <= 0 {
 		rings = runtime.NumCPU()
 	}
@@ -28,8 +28,13 @@ func CallbackRings(listener, stopFd, bufSize, rings int) error {
 	servers := make([]*callbackServer, rings)
 	threads := make([]*core.Thread, 0, rings)
 	defer func() {
+		// A serving ring whose callback failed ended its thread early,
+		// and the acceptor then saw ErrClosed handing it a connection, or
+		// nothing at all: the thread's error is the server's.
 		for _, th := range threads {
-			th.Stop() // its own callback's error is reported by Run below
+			if terr := th.Stop(); terr != nil && (err == nil || errors.Is(err, core.ErrClosed)) {
+				err = terr
+			}
 		}
 		acceptor.Close()
 		// The threads have ended: their connections are ours to close.
@@ -77,19 +82,7 @@ func CallbackRings(listener, stopFd, bufSize, rings int) error {
 			if !errors.Is(err, errStop) {
 				return err
 			}
-			break
+			return nil
 		}
 	}
-	// A serving ring whose callback failed ended its thread early: that is
-	// the server's error, even though the acceptor stopped cleanly.
-	for _, th := range threads {
-		select {
-		case err := <-th.Done():
-			if err != nil {
-				return err
-			}
-		default:
-		}
-	}
-	return nil
 }
