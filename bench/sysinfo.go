@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -144,18 +145,10 @@ func parseStraceSummary(out []byte) (uint64, error) {
 // it is missing and we are root), else strace, else none and why.
 func findSyscallCounter(progress io.Writer) (syscallCounter, string) {
 	var why []string
-	perf, err := exec.LookPath("perf")
-	if err != nil && os.Geteuid() == 0 {
-		if _, aerr := exec.LookPath("apt-get"); aerr == nil {
-			fmt.Fprintf(progress, "installing linux-perf for the syscall counts\n")
-			cmd := exec.Command("apt-get", "install", "-y", "-qq", "linux-perf")
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			if out, ierr := cmd.CombinedOutput(); ierr != nil {
-				why = append(why, fmt.Sprintf("apt-get install linux-perf: %v: %s", ierr, lastLine(out)))
-			}
-			perf, err = exec.LookPath("perf")
-		}
+	if err := ensureTool(context.Background(), "perf", "linux-perf", progress); err != nil && os.Geteuid() == 0 {
+		why = append(why, strings.SplitN(err.Error(), "\n", 2)[0])
 	}
+	perf, err := exec.LookPath("perf")
 	if err != nil {
 		why = append(why, "no perf")
 	} else {
@@ -163,7 +156,7 @@ func findSyscallCounter(progress io.Writer) (syscallCounter, string) {
 		if _, err := (perfCounter{perf}).count(os.Getpid(), 20*time.Millisecond); err == nil {
 			return perfCounter{perf}, "perf stat -e raw_syscalls:sys_enter"
 		} else {
-			why = append(why, lastLine([]byte(err.Error())))
+			why = append(why, strings.SplitN(err.Error(), "\n", 2)[0])
 		}
 	}
 	if st, err := exec.LookPath("strace"); err == nil {
