@@ -51,7 +51,6 @@ type ringConn struct {
 	got  int    // bytes of the echo received
 	t0   time.Duration
 	ph0  int32 // the phase when the message was sent
-	err  error
 }
 
 // Messages tell the generator's one callback what completed.
@@ -219,12 +218,12 @@ func (g *ringGen) callback(rt core.Runtime, t *core.Task) error {
 	}
 	c := core.UserdataAs[*ringConn](t)
 	if err := t.Err(); err != nil {
-		return g.fail(c, t.Msg, err)
+		return fail(t.Msg, err)
 	}
 	switch t.Msg {
 	case genSend:
 		if t.N() == 0 {
-			return g.fail(c, t.Msg, errors.New("sent nothing"))
+			return fail(t.Msg, errors.New("sent nothing"))
 		}
 		if c.sent += t.N(); c.sent < len(c.msg) {
 			_, err := rt.Send(c.fd, c.msg[c.sent:], unix.MSG_NOSIGNAL, core.Ctx{Callback: g.cb, Userdata: c, Msg: genSend})
@@ -232,7 +231,7 @@ func (g *ringGen) callback(rt core.Runtime, t *core.Task) error {
 		}
 	case genRecv:
 		if t.N() == 0 {
-			return g.fail(c, t.Msg, errServerClosed)
+			return fail(t.Msg, errServerClosed)
 		}
 		if c.got += t.N(); c.got < len(c.buf) {
 			_, err := rt.Recv(c.fd, c.buf[c.got:], 0, core.Ctx{Callback: g.cb, Userdata: c, Msg: genRecv})
@@ -251,7 +250,7 @@ func (g *ringGen) finish(rt core.Runtime, c *ringConn) error {
 	d := g.now() - c.t0
 	n := min(len(c.buf), 8)
 	if !bytes.Equal(c.buf[:n], c.msg[:n]) || (c.seq%checkEvery == 1 && !bytes.Equal(c.buf, c.msg)) {
-		return g.fail(c, genRecv, fmt.Errorf("echo of message %d differs from what was sent", c.seq))
+		return fail(genRecv, fmt.Errorf("echo of message %d differs from what was sent", c.seq))
 	}
 	g.busy--
 	g.done.Add(1)
@@ -262,13 +261,13 @@ func (g *ringGen) finish(rt core.Runtime, c *ringConn) error {
 	return g.begin(rt, c)
 }
 
-func (g *ringGen) fail(c *ringConn, msg uint16, err error) error {
+// fail names the operation whose completion ended the run.
+func fail(msg uint16, err error) error {
 	op := "send"
 	if msg == genRecv {
 		op = "receive"
 	}
-	c.err = fmt.Errorf("%s: %w", op, err)
-	return c.err
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // echoed reports the messages echoed so far, in any phase.

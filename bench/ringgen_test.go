@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -144,25 +145,13 @@ func runBounded(t *testing.T, l load, limit time.Duration) error {
 func echoN(c net.Conn, n, size int) {
 	buf := make([]byte, size)
 	for range n {
-		if _, err := readFull(c, buf); err != nil {
+		if _, err := io.ReadFull(c, buf); err != nil {
 			return
 		}
 		if _, err := c.Write(buf); err != nil {
 			return
 		}
 	}
-}
-
-func readFull(c net.Conn, buf []byte) (int, error) {
-	got := 0
-	for got < len(buf) {
-		n, err := c.Read(buf[got:])
-		if err != nil {
-			return got, err
-		}
-		got += n
-	}
-	return got, nil
 }
 
 func TestRingGenServerCloses(t *testing.T) {
@@ -188,7 +177,7 @@ func TestRingGenWrongEcho(t *testing.T) {
 	addr := misbehave(t, func(c net.Conn) {
 		buf := make([]byte, 64)
 		for {
-			if _, err := readFull(c, buf); err != nil {
+			if _, err := io.ReadFull(c, buf); err != nil {
 				return
 			}
 			buf[40]++ // past the sequence stamp: only the full comparison sees it
