@@ -231,25 +231,6 @@ func TestParseToolDuration(t *testing.T) {
 	}
 }
 
-func TestServerCPU(t *testing.T) {
-	c0, err := serverCPU(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for t0 := time.Now(); time.Since(t0) < 20*time.Millisecond; {
-	}
-	c1, err := serverCPU(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := c1 - c0; d < 10*time.Millisecond {
-		t.Errorf("20ms of spinning counted as %v", d)
-	}
-	if _, err := serverCPU(-1); err == nil {
-		t.Error("serverCPU(-1) succeeded")
-	}
-}
-
 // TestHTTPFamilyRun runs the family for real on one server pair, one round
 // of the keep-alive and h2c workloads of one second each, and checks the
 // section it returns and the charts it writes.
