@@ -8,9 +8,8 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -256,9 +255,8 @@ func sizeName(n int64) string {
 }
 
 // echoServers builds bench/echoserver into a directory of its own under
-// env.tmp and returns it with the servers it offers, package net first:
-// the -impl list its usage text gives, so a server added there (such as
-// callback-rings) is measured without a change here.
+// env.tmp and returns it with the servers it offers (echoImpls, package
+// net first).
 func echoServers(ctx context.Context, env familyEnv, family string) (string, []string, error) {
 	dir, err := os.MkdirTemp(env.tmp, family+"-")
 	if err != nil {
@@ -269,43 +267,5 @@ func echoServers(ctx context.Context, env familyEnv, family string) (string, []s
 	if err != nil {
 		return "", nil, err
 	}
-	out, _ := exec.CommandContext(ctx, bin, "-h").CombinedOutput() // -h exits 2 after the usage
-	impls, err := parseImplUsage(string(out))
-	if err != nil {
-		return "", nil, fmt.Errorf("bench/echoserver -h: %w", err)
-	}
-	return bin, impls, nil
-}
-
-var implName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
-
-// parseImplUsage reads the -impl list out of a flag package usage text,
-// "net, uringnet, callback, gnet or netpoll (default "net")", and puts
-// net first.
-func parseImplUsage(usage string) ([]string, error) {
-	lines := strings.Split(usage, "\n")
-	for i, l := range lines {
-		if !strings.HasPrefix(strings.TrimSpace(l), "-impl ") || i+1 == len(lines) {
-			continue
-		}
-		desc, _, _ := strings.Cut(strings.TrimSpace(lines[i+1]), " (default")
-		var impls []string
-		hasNet := false
-		for _, part := range strings.Split(strings.ReplaceAll(desc, " or ", ", "), ",") {
-			name := strings.TrimSpace(part)
-			if !implName.MatchString(name) {
-				return nil, fmt.Errorf("unexpected -impl list %q", desc)
-			}
-			if name == "net" {
-				hasNet = true
-				continue
-			}
-			impls = append(impls, name)
-		}
-		if !hasNet {
-			return nil, fmt.Errorf("-impl list %q lacks net, the baseline", desc)
-		}
-		return append([]string{"net"}, impls...), nil
-	}
-	return nil, errors.New("no -impl flag in the usage text")
+	return bin, slices.Clone(echoImpls), nil
 }

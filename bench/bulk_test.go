@@ -7,38 +7,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ourio-go/ourio/uringnet"
 )
-
-func TestParseImplUsage(t *testing.T) {
-	// bench/echoserver -h, as the flag package prints it.
-	usage := `Usage of /tmp/echoserver:
-  -addr string
-    	address to listen on (port 0 picks one) (default "127.0.0.1:0")
-  -buf int
-    	read buffer size per connection (default 4096)
-  -impl string
-    	uringnet, callback, callback-rings, gnet, net or netpoll (default "net")
-`
-	got, err := parseImplUsage(usage)
-	if want := []string{"net", "uringnet", "callback", "callback-rings", "gnet", "netpoll"}; err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("parseImplUsage = %q, %v; want %q", got, err, want)
-	}
-	for name, u := range map[string]string{
-		"no flag":  "Usage of x:\n  -addr string\n    \taddress\n",
-		"no net":   "  -impl string\n    \turingnet or callback\n",
-		"not list": "  -impl string\n    \tthe transport to use\n",
-	} {
-		if got, err := parseImplUsage(u); err == nil {
-			t.Errorf("%s: parsed %q", name, got)
-		}
-	}
-}
 
 // corruptingEcho echoes everything back but flips one byte at offset bad.
 func corruptingEcho(t *testing.T, bad int64) string {
