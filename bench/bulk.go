@@ -100,9 +100,7 @@ func bulkOnce(bin, impl string, warm, total int64) (bulkRun, error) {
 	defer srv.stop()
 	r, err := bulkStream(srv.addr, srv.pid(), warm, total)
 	if err != nil {
-		if msg := strings.TrimSpace(srv.stderr.String()); msg != "" {
-			err = fmt.Errorf("%w (server: %s)", err, msg)
-		}
+		err = srv.explain(err)
 		return bulkRun{}, err
 	}
 	r.Server = impl

@@ -182,9 +182,7 @@ func runHTTPOnce(ctx context.Context, bin string, s httpServer, w httpWorkload, 
 	defer srv.stop()
 	url := "http://" + srv.addr + "/"
 	fail := func(err error) (httpFigures, time.Duration, error) {
-		if msg := strings.TrimSpace(srv.stderr.String()); msg != "" {
-			err = fmt.Errorf("%w (server: %s)", err, msg)
-		}
+		err = srv.explain(err)
 		return httpFigures{}, 0, err
 	}
 	if warmup > 0 {

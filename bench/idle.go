@@ -107,9 +107,7 @@ func idleOnce(ctx context.Context, bin, impl string, conns int) (idleRun, error)
 	}
 	defer srv.stop()
 	fail := func(err error) (idleRun, error) {
-		if msg := strings.TrimSpace(srv.stderr.String()); msg != "" {
-			err = fmt.Errorf("%w (server: %s)", err, msg)
-		}
+		err = srv.explain(err)
 		return idleRun{}, err
 	}
 	before, err := vmRSS(srv.pid())

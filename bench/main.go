@@ -350,11 +350,9 @@ func runOne(bin, impl string, cfg config, size, conns int, counter syscallCounte
 	}
 	s, err := l.run()
 	if err != nil {
-		if msg := strings.TrimSpace(srv.stderr.String()); msg != "" {
-			err = fmt.Errorf("%w (server: %s)", err, msg)
-		}
+		return s, srv.explain(err)
 	}
-	return s, err
+	return s, nil
 }
 
 func newMeta(cfg config) meta {

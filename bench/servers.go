@@ -51,6 +51,15 @@ func startServerPinned(bin, impl string, bufSize int, pin bool) (*serverProc, er
 	return startProc("echoserver -impl "+impl, args)
 }
 
+// explain adds what the server wrote to its stderr, if anything, to err,
+// which a run that failed against it returned.
+func (s *serverProc) explain(err error) error {
+	if msg := strings.TrimSpace(s.stderr.String()); msg != "" {
+		return fmt.Errorf("%w (server: %s)", err, msg)
+	}
+	return err
+}
+
 // startProc runs a server command whose first line on stdout is "listening
 // on ADDR", and waits for that line; name says which server in errors.
 func startProc(name string, args []string) (*serverProc, error) {
