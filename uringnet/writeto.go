@@ -22,7 +22,7 @@ import (
 // writing, and the errors are those package net's WriteTo reports: the
 // socket's read error or w's write error, inside a "writeto" *net.OpError.
 func (c *Conn) WriteTo(w io.Writer) (int64, error) {
-	n, err, handled := c.spliceTo(w)
+	n, handled, err := c.spliceTo(w)
 	if !handled {
 		n, err = io.Copy(w, readerOnly{c})
 	}
@@ -46,19 +46,19 @@ type pipeSink interface {
 // spliceTo copies the socket to w through a pipe when w takes splices. It
 // reports handled false when it moved nothing and the caller should copy
 // through a buffer instead.
-func (c *Conn) spliceTo(w io.Writer) (written int64, err error, handled bool) {
+func (c *Conn) spliceTo(w io.Writer) (written int64, handled bool, err error) {
 	sink := c.sinkFor(w)
 	if sink == nil {
-		return 0, nil, false
+		return 0, false, nil
 	}
 	return c.spliceVia(sink, w)
 }
 
 // spliceVia runs spliceTo's copy into sink, which splices into w.
-func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, err error, handled bool) {
+func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, handled bool, err error) {
 	p, chunk, err := newSplicePipe()
 	if err != nil {
-		return 0, nil, false
+		return 0, false, nil
 	}
 	defer p.close()
 	for {
@@ -70,17 +70,17 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, err error, 
 			// Bytes an orphaned receive brought (orphan.go) come before
 			// the socket's, and Read hands them over in order.
 			m, err := io.Copy(w, readerOnly{c})
-			return written + m, err, true
+			return written + m, true, err
 		}
 		if err != nil {
 			if !handled && errors.Is(err, unix.EINVAL) {
-				return 0, nil, false // the socket cannot be spliced from; nothing moved
+				return 0, false, nil // the socket cannot be spliced from; nothing moved
 			}
-			return written, err, true
+			return written, true, err
 		}
 		handled = true
 		if n == 0 {
-			return written, nil, true
+			return written, true, nil
 		}
 		m, err := sink.fill(p.r, n)
 		written += int64(m)
@@ -93,12 +93,12 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, err error, 
 			m, err := rescuePipe(p.r, n-m, w)
 			written += m
 			if err != nil {
-				return written, err, true
+				return written, true, err
 			}
 			m, err = io.Copy(w, readerOnly{c})
-			return written + m, err, true
+			return written + m, true, err
 		}
-		return written, err, true
+		return written, true, err
 	}
 }
 

@@ -92,7 +92,7 @@ func TestSpliceRescue(t *testing.T) {
 	require.NoError(t, err)
 	refused := 0
 	sink := newRawSink(c, rc, func(err error) error { refused++; return err })
-	n, err, handled := c.spliceVia(sink, f)
+	n, handled, err := c.spliceVia(sink, f)
 	require.NoError(t, err)
 	require.True(t, handled)
 	require.Equal(t, 1, refused, "the splice into w was tried once and refused")
@@ -113,7 +113,7 @@ func TestSpliceToSplices(t *testing.T) {
 	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
 	require.NoError(t, err)
 	defer f.Close()
-	n, err, handled := writeToSource(t, data).spliceTo(f)
+	n, handled, err := writeToSource(t, data).spliceTo(f)
 	require.NoError(t, err)
 	require.True(t, handled, "a tcp socket into a file went through the buffered copy")
 	require.Equal(t, int64(len(data)), n)
@@ -124,7 +124,7 @@ func TestSpliceToSplices(t *testing.T) {
 	clients, servers := connPairs(t, 1)
 	copied := make(chan error, 1)
 	go func() {
-		n, err, handled := writeToSource(t, data).spliceTo(servers[0])
+		n, handled, err := writeToSource(t, data).spliceTo(servers[0])
 		if err == nil && (!handled || n != int64(len(data))) {
 			err = io.ErrShortWrite
 		}
