@@ -655,3 +655,43 @@ func TestOpPollMultishot(t *testing.T) {
 	require.False(t, h.Live())
 	require.Zero(t, r.Active())
 }
+
+// TestOpRecvMultishotLimit checks that a limited multishot receive stops
+// taking bytes from the socket once it has its limit, ends, and leaves the
+// rest in the socket.
+func TestOpRecvMultishotLimit(t *testing.T) {
+	r := ktRing(t, Options{Entries: 8})
+	client, server := ktTCP(t)
+	const size, limit = 16, 40
+	br, err := r.NewBufRing(1, 16, size)
+	require.NoError(t, err)
+	_, err = r.RecvMultishotLimit(server, br, 0, Ctx{})
+	require.ErrorIs(t, err, unix.EINVAL)
+
+	var rec ktRec
+	_, err = r.RecvMultishotLimit(server, br, limit, rec.ctx())
+	require.NoError(t, err)
+	require.NoError(t, r.Run(NoWait))
+	msg := make([]byte, 200)
+	for i := range msg {
+		msg[i] = byte(i)
+	}
+	_, err = unix.Write(client, msg)
+	require.NoError(t, err)
+	ktRunUntil(t, r, func() bool { return len(rec.list) > 0 && !rec.last().more })
+	var got []byte
+	for _, res := range rec.list {
+		require.NoError(t, res.err)
+		got = append(got, res.data...)
+	}
+	// Each receive fills at most one buffer, and the one that reaches the
+	// limit may pass it.
+	require.GreaterOrEqual(t, len(got), limit)
+	require.Less(t, len(got), limit+size, "the receive went on past its limit")
+	require.Equal(t, msg[:len(got)], got)
+	require.Zero(t, r.Active())
+	rest := make([]byte, len(msg))
+	n, err := unix.Read(server, rest)
+	require.NoError(t, err)
+	require.Equal(t, msg[len(got):], rest[:n], "the rest stays in the socket")
+}

@@ -87,6 +87,27 @@ func (r *Ring) Recv(fd int, buf []byte, flags int, ctx Ctx) (Handle, error) {
 // Result.Buf holds the data; a result of 0 is end of stream and ENOBUFS means
 // br ran dry (the operation then ends and may be resubmitted).
 func (r *Ring) RecvMultishot(fd int, br *BufRing, ctx Ctx) (Handle, error) {
+	return r.recvMultishot(fd, br, 0, ctx)
+}
+
+// RecvMultishotLimit is RecvMultishot that ends once it has received limit
+// bytes in all (the receive that reaches the limit fills its buffer as any
+// other, so it may pass it by less than a buffer): its last completion
+// comes without IORING_CQE_F_MORE, and a caller that wants more arms it
+// again. It
+// bounds what the kernel takes from the socket before the caller has seen
+// the completions, so the socket's buffer and TCP's window push back on a
+// sender the caller does not keep up with. Kernels that predate the limit
+// fail it with EINVAL in its completion. It is a Ring method only: a mock
+// has no kernel to bound.
+func (r *Ring) RecvMultishotLimit(fd int, br *BufRing, limit uint32, ctx Ctx) (Handle, error) {
+	if limit == 0 {
+		return Handle{}, unix.EINVAL
+	}
+	return r.recvMultishot(fd, br, limit, ctx)
+}
+
+func (r *Ring) recvMultishot(fd int, br *BufRing, limit uint32, ctx Ctx) (Handle, error) {
 	if br == nil || br.ring != r {
 		return Handle{}, ErrForeignTask
 	}
@@ -100,6 +121,7 @@ func (r *Ring) RecvMultishot(fd int, br *BufRing, ctx Ctx) (Handle, error) {
 	s.flags = sqeBufferSelect
 	s.bufIndex = br.group
 	s.ioprio = recvMultishot
+	s.spliceFdIn = int32(limit) // optlen
 	return t.Handle(), nil
 }
 
