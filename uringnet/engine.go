@@ -35,11 +35,26 @@ type engine struct {
 	file  *os.File
 	rc    syscall.RawConn
 	ready func(uintptr) bool // rc.Read's test, bound once: waits allocate nothing
+	// bufs feeds the connections' multishot receives (mshot.go); nil on a
+	// listeners' ring and where the kernel has no provided buffer rings.
+	bufs *core.BufRing
+	lent int // buffers of bufs that connections hold; guarded by mu
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's
-// kernel worker pool.
-func newEngine(parent *core.Ring) (*engine, error) {
+// kernel worker pool. An engine for connections gets a buffer ring for
+// their multishot receives.
+func newEngine(parent *core.Ring, forConns bool) (*engine, error) {
+	var bufs uint16
+	if forConns && multishotRecv() {
+		bufs = msBufCount
+	}
+	return newEngineBufs(parent, bufs)
+}
+
+// newEngineBufs creates an engine with a buffer ring of bufs buffers, or
+// none if bufs is 0.
+func newEngineBufs(parent *core.Ring, bufs uint16) (*engine, error) {
 	opts := core.Options{Entries: 1024, CQEntries: 8192}
 	var r *core.Ring
 	var err error
@@ -61,7 +76,13 @@ func newEngine(parent *core.Ring) (*engine, error) {
 		r.Close()
 		return nil, err
 	}
-	return &engine{ring: r, file: file, rc: rc, ready: func(uintptr) bool { return r.Ready() }}, nil
+	e := &engine{ring: r, file: file, rc: rc, ready: func(uintptr) bool { return r.Ready() }}
+	if bufs > 0 {
+		if br, err := r.NewBufRing(msGroup, bufs, msBufSize); err == nil && probeRecvLimit(r, br) {
+			e.bufs = br
+		}
+	}
+	return e, nil
 }
 
 // netpollFile puts a duplicate of fd into Go's netpoller.
@@ -127,14 +148,14 @@ func startEngines() {
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	first, err := newEngine(nil)
+	first, err := newEngine(nil, true)
 	if err != nil {
 		enginesErr = err
 		return
 	}
 	engines = append(engines, first)
 	for len(engines) < n {
-		e, err := newEngine(first.ring)
+		e, err := newEngine(first.ring, true)
 		if err != nil {
 			break // fewer rings still work
 		}
@@ -144,7 +165,7 @@ func startEngines() {
 	// client connects, so on a ring shared with connections its goroutine
 	// would be the poller nearly always, and every connection's wait would
 	// cost a second wake-up: the poller's, then the connection goroutine's.
-	if e, err := newEngine(first.ring); err == nil {
+	if e, err := newEngine(first.ring, false); err == nil {
 		acceptEngine = e
 	} else {
 		acceptEngine = first

@@ -91,12 +91,25 @@ func (f *netFD) cancel(s *side) {
 // has since been moved is resubmitted; a cancelled connect is reported as
 // ECANCELED for the dialer to explain.
 func (f *netFD) do(s *side, kind int, a args) (int32, error) {
+	plain := false // the Read receives into its own buffer, not through the queue
 	for {
 		if f.closed.Load() {
 			return 0, net.ErrClosed
 		}
 		if s.expired() {
 			return 0, os.ErrDeadlineExceeded
+		}
+		if s.msOn {
+			if kind != kindRecv {
+				f.settleMS(s)
+			} else if res, handled, err := f.readMS(s, a.buf); handled {
+				return res, err
+			} else {
+				plain = true
+				if s.msOn {
+					continue // bytes came in as the receive ended
+				}
+			}
 		}
 		if s.orphan {
 			if kind != kindRecv {
@@ -110,6 +123,14 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		if res, ok := f.now(s, kind, a); ok {
 			return res, nil
 		}
+		if kind == kindRecv && !plain && f.useMultishot(s, a.buf) {
+			if res, handled, err := f.readMS(s, a.buf); handled {
+				return res, err
+			}
+			plain = true
+			continue
+		}
+
 		e := f.e
 		e.mu.Lock()
 		if f.closed.Load() { // Close cancels under mu: check again there
@@ -197,6 +218,7 @@ func (f *netFD) Close() error {
 	}
 	f.e.mu.Lock()
 	f.rd.cancelInFlight(f.e.ring)
+	f.rd.ms.cancel(f.e.ring)
 	f.wr.cancelInFlight(f.e.ring)
 	f.e.flush()
 	f.e.mu.Unlock()
@@ -206,6 +228,12 @@ func (f *netFD) Close() error {
 	f.rd.stopTimer()
 	f.wr.stopTimer()
 	f.settle(&f.rd) // a receive orphaned at a deadline, cancelled above
+	f.settleMS(&f.rd)
+	if f.e.bufs != nil {
+		f.e.mu.Lock()
+		f.rd.ms.drop(f.e)
+		f.e.mu.Unlock()
+	}
 	f.sys.Lock()
 	err := unix.Close(f.fd)
 	f.sys.Unlock()

@@ -29,6 +29,10 @@ type op struct {
 	// much of its result a Read has taken.
 	small, detached bool
 	off             int32
+	// ms: the op is a Read's wait on the side's multishot receive
+	// (mshot.go), not an operation of its own; owed: detach could not
+	// wake it yet and its poll must (wait.go).
+	ms, owed bool
 }
 
 func (o *op) init(e *engine) {
@@ -72,6 +76,10 @@ type side struct {
 	// (orphan.go). orphan is guarded by mu.
 	small  *[smallRead]byte
 	orphan bool
+	ms     mshot // the side's multishot receive; guarded by the engine's mu
+	// msOn: reads go through ms's queue; guarded by mu, set under the
+	// engine's mu from ms.on.
+	msOn bool
 }
 
 // expired reports whether the side's deadline has passed.
@@ -111,7 +119,7 @@ func (s *side) setDeadline(t time.Time) {
 // cancelInFlight cancels the side's operation if it is in flight. The caller
 // holds the engine's mu.
 func (s *side) cancelInFlight(r *core.Ring) {
-	if s.op.inflight {
+	if s.op.inflight && !s.op.ms {
 		r.Cancel(s.op.h, core.Ctx{})
 	}
 }

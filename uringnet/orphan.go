@@ -43,7 +43,7 @@ func (s *side) useSmall(b []byte) bool {
 func (s *side) detach() bool {
 	o := &s.op
 	e := o.e
-	if !o.inflight || !o.small || o.detached {
+	if !o.inflight || !(o.small || o.ms) || o.detached {
 		return false
 	}
 	switch {
@@ -56,6 +56,12 @@ func (s *side) detach() bool {
 		// role but not yet polling, whose done still holds the hand-off,
 		// is not taken for the poller here and gets a kernel cancel.
 		e.kickPoller()
+	case o.ms:
+		// A wait on a multishot receive's queue that is neither parked
+		// nor polling is about to poll: it sees the op detached at its
+		// first look and takes the wake-up owed to it then.
+		o.detached, o.owed = true, true
+		return true
 	default:
 		return false
 	}

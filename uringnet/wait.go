@@ -138,6 +138,10 @@ func (e *engine) poll(own *op) {
 		e.ring.Run(core.NoWait)
 		if !own.inflight || own.detached {
 			e.handOff()
+			if own.owed {
+				own.owed = false
+				own.done <- struct{}{}
+			}
 			e.mu.Unlock()
 			return
 		}

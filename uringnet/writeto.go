@@ -115,7 +115,8 @@ func (c *Conn) drain(pipe, limit int) (int, error) {
 	s := &c.fd.rd
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.orphan {
+	c.fd.settleMS(s)
+	if s.orphan || c.fd.msHolds(s) {
 		return 0, errOrphan
 	}
 	for {

@@ -1,0 +1,274 @@
+package uringnet
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ourio-go/ourio/core"
+	"github.com/stretchr/testify/require"
+)
+
+// testEngine creates an engine of the test's own with a buffer ring of
+// bufs buffers, so that its buffer count is the test's alone.
+func testEngine(t *testing.T, bufs uint16) *engine {
+	t.Helper()
+	if !multishotRecv() {
+		t.Skip("multishot receives are off (OURIO_RECV_MULTISHOT=0)")
+	}
+	e, err := newEngineBufs(nil, bufs)
+	require.NoError(t, err)
+	require.NotNil(t, e.bufs, "no buffer ring")
+	return e
+}
+
+// onEngine moves conns, before their first operation, onto e.
+func onEngine(e *engine, conns ...*Conn) {
+	for _, c := range conns {
+		c.fd.e, c.fd.rd.op.e, c.fd.wr.op.e = e, e, e
+	}
+}
+
+// arm makes s's multishot receive live: a 1-byte Read waits for the byte c
+// writes after it.
+func arm(t *testing.T, c, s *Conn) {
+	t.Helper()
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		c.Write([]byte{'!'})
+	}()
+	b := make([]byte, 1)
+	n, err := s.Read(b)
+	require.NoError(t, err)
+	require.Equal(t, "!", string(b[:n]))
+	s.fd.rd.mu.Lock()
+	defer s.fd.rd.mu.Unlock()
+	s.fd.e.mu.Lock()
+	defer s.fd.e.mu.Unlock()
+	require.True(t, s.fd.rd.ms.armed && s.fd.rd.msOn, "the Read did not arm a multishot receive")
+}
+
+// msState reads s's multishot state.
+func msState(s *Conn) (armed bool, queued, lent int) {
+	e := s.fd.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return s.fd.rd.ms.armed, len(s.fd.rd.ms.q), e.lent
+}
+
+// pattern returns n bytes that differ from one position to the next, with
+// a tag so that two connections' bytes differ too.
+func pattern(n int, tag byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7) ^ byte(i>>8) ^ tag
+	}
+	return b
+}
+
+// readAll reads len(want) bytes from s with Reads of size bytes and checks
+// they are want.
+func readAll(t *testing.T, s *Conn, want []byte, size int) {
+	t.Helper()
+	got := make([]byte, 0, len(want))
+	b := make([]byte, size)
+	require.NoError(t, s.SetReadDeadline(time.Now().Add(10*time.Second)))
+	for len(got) < len(want) {
+		n, err := s.Read(b)
+		require.NoError(t, err)
+		got = append(got, b[:n]...)
+	}
+	require.NoError(t, s.SetReadDeadline(time.Time{}))
+	require.True(t, bytes.Equal(want, got), "bytes lost or out of order")
+}
+
+// eventually waits up to 5 s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), what)
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestMultishotQueueIsBounded checks that a connection whose reader falls
+// behind stops receiving at msLimit bytes, so the rest waits in the socket,
+// and that every byte still arrives in order and every buffer returns to
+// the ring.
+func TestMultishotQueueIsBounded(t *testing.T) {
+	e := testEngine(t, msBufCount)
+	clients, servers := connPairs(t, 1)
+	c, s := clients[0], servers[0]
+	onEngine(e, s)
+	arm(t, c, s)
+	data := pattern(1<<20, 0)
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := c.Write(data)
+		wrote <- err
+	}()
+	eventually(t, "the receive did not end at its limit", func() bool {
+		reap(e)
+		armed, _, _ := msState(s)
+		return !armed
+	})
+	_, queued, lent := msState(s)
+	require.Equal(t, queued, lent)
+	e.mu.Lock()
+	held := 0
+	for _, ch := range s.fd.rd.ms.q {
+		held += len(ch.buf)
+	}
+	e.mu.Unlock()
+	require.GreaterOrEqual(t, held, msLimit)
+	require.Less(t, held, msLimit+msBufSize, "the receive took more than its limit")
+	readAll(t, s, data, 100)
+	require.NoError(t, <-wrote)
+	require.NoError(t, s.Close())
+	_, _, lent = msState(s)
+	require.Zero(t, lent, "buffers not given back")
+}
+
+// reap runs e's completions when no goroutine is polling for them.
+func reap(e *engine) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.polling {
+		e.ring.Run(core.NoWait)
+	}
+}
+
+// TestMultishotBuffersRunOut checks that connections that find the buffer
+// ring empty fall back to receiving into their Reads' buffers and lose
+// nothing, and that Close gives back the buffers a connection held unread.
+func TestMultishotBuffersRunOut(t *testing.T) {
+	const conns, bufs = 4, 8
+	e := testEngine(t, bufs)
+	clients, servers := connPairs(t, conns)
+	onEngine(e, servers...)
+	for i := range servers {
+		arm(t, clients[i], servers[i])
+	}
+	sent := make([][]byte, conns)
+	for i, c := range clients {
+		sent[i] = pattern(256<<10, byte(i))
+		go c.Write(sent[i])
+	}
+	eventually(t, "the buffer ring did not run dry", func() bool {
+		reap(e)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.lent == bufs
+	})
+	dry := 0
+	eventually(t, "no receive found the buffer ring dry", func() bool {
+		reap(e)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		dry = 0
+		for _, s := range servers {
+			if s.fd.rd.ms.nobufs {
+				dry++
+			}
+		}
+		return dry > 0
+	})
+	for i, s := range servers {
+		readAll(t, s, sent[i], msBufSize)
+	}
+	// Leave bytes queued on one connection, then close it.
+	arm(t, clients[0], servers[0])
+	_, err := clients[0].Write([]byte("left unread"))
+	require.NoError(t, err)
+	eventually(t, "the bytes did not arrive", func() bool {
+		reap(e)
+		_, queued, _ := msState(servers[0])
+		return queued > 0
+	})
+	for _, s := range servers {
+		require.NoError(t, s.Close())
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	require.Zero(t, e.lent, "buffers not given back")
+}
+
+// TestLargeReadAfterMultishot checks that a Read larger than a provided
+// buffer first takes what the queue holds, then ends the multishot receive
+// and receives into its own buffer, in order.
+func TestLargeReadAfterMultishot(t *testing.T) {
+	e := testEngine(t, msBufCount)
+	clients, servers := connPairs(t, 1)
+	c, s := clients[0], servers[0]
+	onEngine(e, s)
+	arm(t, c, s)
+	data := pattern(3<<20, 1)
+	go c.Write(data)
+	readAll(t, s, data, 64<<10)
+	armed, queued, _ := msState(s)
+	require.False(t, armed, "large Reads left the multishot receive armed")
+	require.Zero(t, queued)
+	// A small Read arms it again.
+	arm(t, c, s)
+}
+
+// TestWriteToAfterMultishot checks that WriteTo, which splices from the
+// socket, first ends the multishot receive and hands on what it queued.
+func TestWriteToAfterMultishot(t *testing.T) {
+	e := testEngine(t, msBufCount)
+	clients, servers := connPairs(t, 1)
+	c, s := clients[0], servers[0]
+	onEngine(e, s)
+	arm(t, c, s)
+	data := pattern(1<<20, 2)
+	go func() {
+		c.Write(data)
+		c.CloseWrite()
+	}()
+	var got bytes.Buffer
+	n, err := s.WriteTo(&got)
+	require.NoError(t, err)
+	require.Equal(t, int64(len(data)), n)
+	require.True(t, bytes.Equal(data, got.Bytes()), "bytes lost or out of order")
+}
+
+// TestWithoutMultishotRecv runs the package's tests again in a child
+// process with multishot receives off, the path taken where the kernel has
+// no provided buffer rings and when the ring runs dry.
+func TestWithoutMultishotRecv(t *testing.T) {
+	if !multishotRecv() {
+		t.Skip("this is the child")
+	}
+	if testing.Short() {
+		t.Skip("runs the whole package again")
+	}
+	ctx := context.Background()
+	if d, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-5*time.Second))
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.skip=^TestWithoutMultishotRecv$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "OURIO_RECV_MULTISHOT=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("tests without multishot receives failed: %v\n%s", err, tail(out, 60))
+	}
+	if !strings.Contains(string(out), "--- PASS: TestInterruptedReadStaysInFlight") {
+		t.Fatalf("the child did not run the package's tests:\n%s", tail(out, 60))
+	}
+}
+
+// tail returns the last n lines of out.
+func tail(out []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
