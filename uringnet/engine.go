@@ -37,8 +37,9 @@ type engine struct {
 	ready func(uintptr) bool // rc.Read's test, bound once: waits allocate nothing
 	// bufs feeds the connections' multishot receives (mshot.go); nil on a
 	// listeners' ring and where the kernel has no provided buffer rings.
-	bufs *core.BufRing
-	lent int // buffers of bufs that connections hold; guarded by mu
+	bufs     *core.BufRing
+	lent     int  // buffers of bufs that connections hold; guarded by mu
+	msAlways bool // multishotAlways
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's
@@ -76,7 +77,7 @@ func newEngineBufs(parent *core.Ring, bufs uint16) (*engine, error) {
 		r.Close()
 		return nil, err
 	}
-	e := &engine{ring: r, file: file, rc: rc, ready: func(uintptr) bool { return r.Ready() }}
+	e := &engine{ring: r, file: file, rc: rc, ready: func(uintptr) bool { return r.Ready() }, msAlways: multishotAlways()}
 	if bufs > 0 {
 		if br, err := r.NewBufRing(msGroup, bufs, msBufSize); err == nil && probeRecvLimit(r, br) {
 			e.bufs = br

@@ -8,7 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A Read of at most one provided buffer that has to wait arms a multishot
+// A Read of at most one provided buffer that has to wait while another
+// goroutine polls the engine arms a multishot
 // receive on the socket, and the receive stays armed across Reads: the
 // kernel receives each arrival into a buffer of the engine's buffer ring
 // and posts it, and Reads take the bytes from the connection's queue of
@@ -45,6 +46,11 @@ const msGroup = 1
 // OURIO_RECV_MULTISHOT=0 in the environment turns them off, so that each
 // waiting Read receives into its own buffer.
 func multishotRecv() bool { return os.Getenv("OURIO_RECV_MULTISHOT") != "0" }
+
+// multishotAlways reports whether OURIO_RECV_MULTISHOT=always asks for
+// multishot receives even where a Read would poll for itself, which tests
+// use to run every Read through them.
+func multishotAlways() bool { return os.Getenv("OURIO_RECV_MULTISHOT") == "always" }
 
 // chunk is a provided buffer that holds received bytes no Read has taken.
 type chunk struct {
@@ -194,6 +200,14 @@ func (f *netFD) readQueue(s *side, b []byte) (int32, bool, error) {
 			return 0, true, os.ErrDeadlineExceeded
 		case !m.armed && m.nobufs:
 			m.nobufs = false // this Read receives into b; the next tries again
+			return 0, false, nil
+		case !m.armed && !e.polling && !e.msAlways:
+			// A Read that would poll for itself receives into its own
+			// buffer. The kernel runs a receive's completion work on the
+			// thread that submitted it: this one, about to park in the
+			// netpoller, so a lone connection's round trip wakes one
+			// thread. A multishot receive's stays on the thread that
+			// armed it, wherever that thread is by then.
 			return 0, false, nil
 		case !m.armed:
 			h, err := e.ring.RecvMultishotLimit(f.fd, e.bufs, msLimit, core.Ctx{Callback: msDone, Userdata: s})

@@ -23,6 +23,24 @@ func testEngine(t *testing.T, bufs uint16) *engine {
 	e, err := newEngineBufs(nil, bufs)
 	require.NoError(t, err)
 	require.NotNil(t, e.bufs, "no buffer ring")
+	// A Read arms a multishot receive only while another goroutine polls
+	// the engine: keep one waiting on a connection of its own.
+	clients, servers := connPairs(t, 1)
+	onEngine(e, servers[0])
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		servers[0].Read(make([]byte, 1))
+	}()
+	eventually(t, "the holder did not poll", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.polling
+	})
+	t.Cleanup(func() {
+		clients[0].Write([]byte{0})
+		<-done
+	})
 	return e
 }
 
@@ -237,30 +255,36 @@ func TestWriteToAfterMultishot(t *testing.T) {
 	require.True(t, bytes.Equal(data, got.Bytes()), "bytes lost or out of order")
 }
 
-// TestWithoutMultishotRecv runs the package's tests again in a child
-// process with multishot receives off, the path taken where the kernel has
-// no provided buffer rings and when the ring runs dry.
-func TestWithoutMultishotRecv(t *testing.T) {
-	if !multishotRecv() {
-		t.Skip("this is the child")
+// TestRecvModes runs the package's tests again in child processes: with
+// multishot receives off, the path taken where the kernel has no provided
+// buffer rings or no limit on them and when the ring runs dry; and with
+// every waiting Read arming one, where by default only Reads behind a
+// poller do.
+func TestRecvModes(t *testing.T) {
+	if os.Getenv("OURIO_RECV_MULTISHOT") != "" {
+		t.Skip("this is a child")
 	}
 	if testing.Short() {
 		t.Skip("runs the whole package again")
 	}
-	ctx := context.Background()
-	if d, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Add(-5*time.Second))
-		defer cancel()
-	}
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.skip=^TestWithoutMultishotRecv$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "OURIO_RECV_MULTISHOT=0")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("tests without multishot receives failed: %v\n%s", err, tail(out, 60))
-	}
-	if !strings.Contains(string(out), "--- PASS: TestInterruptedReadStaysInFlight") {
-		t.Fatalf("the child did not run the package's tests:\n%s", tail(out, 60))
+	for _, mode := range []string{"0", "always"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := context.Background()
+			if d, ok := t.Deadline(); ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, d.Add(-5*time.Second))
+				defer cancel()
+			}
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.skip=^TestRecvModes$", "-test.count=1", "-test.v")
+			cmd.Env = append(os.Environ(), "OURIO_RECV_MULTISHOT="+mode)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("tests with OURIO_RECV_MULTISHOT=%s failed: %v\n%s", mode, err, tail(out, 60))
+			}
+			if !strings.Contains(string(out), "--- PASS: TestInterruptedReadStaysInFlight") {
+				t.Fatalf("the child did not run the package's tests:\n%s", tail(out, 60))
+			}
+		})
 	}
 }
 

@@ -155,12 +155,10 @@ func TestInterruptedReadStaysInFlight(t *testing.T) {
 	for i, s := range servers {
 		s.fd.rd.mu.Lock()
 		e.mu.Lock()
-		// With multishot receives the receive stays armed; without, the
-		// Read's own small receive stays in flight, orphaned.
-		armed := s.fd.rd.ms.armed && s.fd.rd.msOn
-		if e.bufs == nil {
-			armed = s.fd.rd.orphan && s.fd.rd.op.inflight
-		}
+		// The Read that waited behind the poller armed a multishot
+		// receive, which stays armed; the poller's own small receive
+		// stays in flight, orphaned.
+		armed := (s.fd.rd.ms.armed && s.fd.rd.msOn) || (s.fd.rd.orphan && s.fd.rd.op.inflight)
 		e.mu.Unlock()
 		s.fd.rd.mu.Unlock()
 		require.True(t, armed, "conn %d: the receive was cancelled", i)
