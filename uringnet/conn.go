@@ -251,9 +251,9 @@ func (c *Conn) Fd() int { return c.fd.fd }
 
 // SyscallConn returns a raw connection: Control for socket options, and
 // Read and Write that wait for readiness on the ring between calls of f.
-// A raw Read after a Read of at most 128 bytes that its deadline
-// interrupted may see later bytes before that Read's receive has handed
-// over the first ones: those are kept for the next Read.
+// A raw Read after Reads that a multishot receive served, or after a Read
+// of at most 128 bytes that its deadline interrupted, may see later bytes
+// before ones already received: those are kept for the next Read.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	if c.fd.closed.Load() {
 		return nil, c.opErr("raw", net.ErrClosed)

@@ -22,11 +22,22 @@
 // The kernel runs a waiting operation's completion work (the receive
 // itself, once data arrives) on the thread that submitted it: the thread
 // that last ran the poller, or, for an operation queued while the poller
-// was parked, the goroutine's own. A Read of at most 128
-// bytes that has to wait receives into a buffer of the connection's own, so
-// that a deadline interrupting it, as net/http does to its background read
-// after each request, needs no cancellation in the kernel: the Read returns
-// and its receive stays armed for the next Read. Each connection keeps one
+// was parked, the goroutine's own.
+//
+// A Read of at most 4 KiB that has to wait while another goroutine polls
+// arms a multishot receive, which stays armed across Reads: the kernel
+// receives each arrival into a buffer of the ring's provided buffer ring,
+// and Reads copy from the connection's queue of them, so a
+// request-response connection costs no receive system call and no
+// submission per message. Each arming takes at most 32 KiB, so a reader
+// that falls behind leaves the rest in the socket and TCP pushes back on
+// its sender. A Read that would poll for itself receives into its own
+// buffer instead, so a lone connection's completion work runs on the thread
+// that is about to wait for it. A Read of at most 128 bytes that receives
+// on its own does so into a buffer of the connection's, so that a deadline
+// interrupting it, as net/http does to its background read after each
+// request, needs no cancellation in the kernel: the Read returns and its
+// receive stays armed for the next Read. Each connection keeps one
 // operation slot and one channel per direction, so steady-state reads and
 // writes allocate nothing.
 //
@@ -49,7 +60,11 @@
 // The callback API in package core is the fast path. Here an operation that
 // finishes at once costs one system call, as in package net; one that waits
 // costs its share of the poller's io_uring_enter calls, the ring's mutex,
-// and one goroutine wake-up, with nothing allocated. The ring's fd waits in
+// and one goroutine wake-up, with nothing allocated; a Read served by a
+// multishot receive costs no system call, a copy out of the provided
+// buffer and the wake-up. net/http keep-alive on uringnet makes one
+// system call per request, the response's sendto, where package net makes
+// three. The ring's fd waits in
 // the netpoller as a socket's does in package net: a busy process picks up
 // its readiness between goroutines, and only an idle one sleeps in
 // epoll_wait. The README and
