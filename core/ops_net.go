@@ -98,8 +98,7 @@ func (r *Ring) RecvMultishot(fd int, br *BufRing, ctx Ctx) (Handle, error) {
 // bounds what the kernel takes from the socket before the caller has seen
 // the completions, so the socket's buffer and TCP's window push back on a
 // sender the caller does not keep up with. Kernels that predate the limit
-// fail it with EINVAL in its completion. It is a Ring method only: a mock
-// has no kernel to bound.
+// fail it with EINVAL in its completion.
 func (r *Ring) RecvMultishotLimit(fd int, br *BufRing, limit uint32, ctx Ctx) (Handle, error) {
 	if limit == 0 {
 		return Handle{}, unix.EINVAL

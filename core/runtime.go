@@ -45,6 +45,9 @@ type Runtime interface {
 	// completion per receive with the data in Result.Buf; More reports
 	// whether more will follow. A result of 0 is end of stream.
 	RecvMultishot(fd int, br *BufRing, ctx Ctx) (Handle, error)
+	// RecvMultishotLimit is RecvMultishot that ends, with the completion
+	// that reaches it, once it has received limit bytes.
+	RecvMultishotLimit(fd int, br *BufRing, limit uint32, ctx Ctx) (Handle, error)
 	// Send sends buf; the result may be short.
 	Send(fd int, buf []byte, flags int, ctx Ctx) (Handle, error)
 	// Read reads into buf at offset off, or at the file position if off is -1.

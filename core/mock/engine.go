@@ -21,6 +21,7 @@ type op struct {
 	fd, fd2   int
 	bufs      [][]byte
 	br        *core.BufRing
+	limit     int // bytes a limited multishot receive may still take; 0 for no limit
 	path      string
 
 	due   time.Time // timers
@@ -367,6 +368,13 @@ func (m *Ring) recvMultishot(o *op) {
 			m.pop(o.fd, core.OpRecv)
 		}
 		flags := core.CQEFlagBuffer | uint32(id)<<core.CQEBufferShift | more
+		if o.limit > 0 {
+			// As in the kernel, the receive that reaches the limit
+			// fills its buffer and ends the operation.
+			if o.limit -= n; o.limit <= 0 {
+				flags &^= more
+			}
+		}
 		m.post(o, cqe{res: int32(n), flags: flags, buf: buf[:n], bufID: int32(id), br: o.br})
 	}
 }

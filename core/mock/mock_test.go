@@ -751,3 +751,33 @@ func TestPostFromOtherGoroutines(t *testing.T) {
 	require.NoError(t, m.Run(core.UntilDone))
 	require.Equal(t, []uint16{0, 1, 2}, got)
 }
+
+// TestRecvMultishotLimit checks that a limited multishot receive ends with
+// the buffer that reaches its limit and leaves the rest scripted.
+func TestRecvMultishotLimit(t *testing.T) {
+	m := mock.New(t)
+	br, err := m.NewBufRing(1, 8, 4)
+	require.NoError(t, err)
+	_, err = m.RecvMultishotLimit(5, br, 0, core.Ctx{})
+	require.ErrorIs(t, err, unix.EINVAL)
+	var events []event
+	h := must(t)(m.RecvMultishotLimit(5, br, 6, core.Ctx{Callback: func(_ core.Runtime, tk *core.Task) error {
+		events = append(events, event{Op: tk.Result.Op, Res: tk.Result.Res, More: tk.More(), Data: string(tk.Result.Buf)})
+		return nil
+	}}))
+	m.Script(5, core.OpRecv, mock.Data([]byte("abcdefghij")))
+	require.NoError(t, m.Run(core.UntilDone))
+	require.Equal(t, []event{
+		{Op: core.OpRecv, Res: 4, More: true, Data: "abcd"},
+		{Op: core.OpRecv, Res: 4, Data: "efgh"},
+	}, events)
+	require.False(t, h.Live())
+	b := make([]byte, 8)
+	var rest string
+	must(t)(m.Recv(5, b, 0, core.Ctx{Callback: func(_ core.Runtime, tk *core.Task) error {
+		rest = string(b[:tk.Result.Res])
+		return nil
+	}}))
+	require.NoError(t, m.Run(core.UntilDone))
+	require.Equal(t, "ij", rest)
+}

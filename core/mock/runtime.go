@@ -143,6 +143,10 @@ func (m *Ring) Recv(fd int, buf []byte, flags int, ctx core.Ctx) (core.Handle, e
 // cancel ends it; it fails with ENOBUFS when br has no free buffer. br must
 // come from this Ring's NewBufRing.
 func (m *Ring) RecvMultishot(fd int, br *core.BufRing, ctx core.Ctx) (core.Handle, error) {
+	return m.submitRecvMultishot(fd, br, 0, ctx)
+}
+
+func (m *Ring) submitRecvMultishot(fd int, br *core.BufRing, limit int, ctx core.Ctx) (core.Handle, error) {
 	if br == nil || !m.ownsBufRing(br) {
 		return core.Handle{}, core.ErrForeignTask
 	}
@@ -150,7 +154,17 @@ func (m *Ring) RecvMultishot(fd int, br *core.BufRing, ctx core.Ctx) (core.Handl
 	o.fd = fd
 	o.br = br
 	o.multishot = true
+	o.limit = limit
 	return o.task.Handle(), nil
+}
+
+// RecvMultishotLimit is RecvMultishot that ends once it has delivered limit
+// bytes, with the completion that reaches it.
+func (m *Ring) RecvMultishotLimit(fd int, br *core.BufRing, limit uint32, ctx core.Ctx) (core.Handle, error) {
+	if limit == 0 {
+		return core.Handle{}, unix.EINVAL
+	}
+	return m.submitRecvMultishot(fd, br, int(limit), ctx)
 }
 
 // Send records buf as sent on fd and completes with its length, or with the
