@@ -88,10 +88,7 @@ func msDone(_ core.Runtime, t *core.Task) error {
 	m := &s.ms
 	res := t.Result.Res
 	if res > 0 {
-		if buf, id, ok := t.TakeBuffer(); ok {
-			m.q = append(m.q, chunk{id: id, buf: buf})
-			s.op.e.lent++
-		}
+		s.queue(t)
 	}
 	if !t.More() {
 		m.armed, m.cancelling = false, false
@@ -113,6 +110,18 @@ func msDone(_ core.Runtime, t *core.Task) error {
 		o.done <- struct{}{}
 	}
 	return nil
+}
+
+// queue keeps the buffer a completion of the side's receive brought. It is
+// apart from msDone so that msDone's frame, on the poller's stack, stays
+// small.
+//
+//go:noinline
+func (s *side) queue(t *core.Task) {
+	if buf, id, ok := t.TakeBuffer(); ok {
+		s.ms.q = append(s.ms.q, chunk{id: id, buf: buf})
+		s.op.e.lent++
+	}
 }
 
 // cancel asks the kernel to end the receive; its last completion follows.
@@ -168,39 +177,38 @@ func (m *mshot) drop(e *engine) {
 // needed. The caller holds s.mu. handled is false when the Read should
 // receive into b itself instead: the receive cannot be armed for want of
 // buffers, or b is larger than a provided buffer and nothing is queued.
+//
+// It and what it calls while waiting keep their frames small: the Read's
+// goroutine parks at the bottom of this chain, and a chain deeper than
+// its goroutine's first stack doubles the stack of every idle connection.
 func (f *netFD) readMS(s *side, b []byte) (res int32, handled bool, err error) {
 	e := f.e
-	e.mu.Lock()
-	res, handled, err = f.readQueue(s, b)
-	s.msOn = s.ms.on()
-	e.mu.Unlock()
-	if !handled && s.msOn {
-		f.settleMS(s)
-	}
-	return res, handled, err
-}
-
-// readQueue is readMS under the engine's mu, which it holds on return.
-func (f *netFD) readQueue(s *side, b []byte) (int32, bool, error) {
-	e := f.e
 	m := &s.ms
-	o := &s.op
+	e.mu.Lock()
+	handled = true
+loop:
 	for {
 		switch {
 		case f.closed.Load():
-			return 0, true, net.ErrClosed
+			err = net.ErrClosed
+			break loop
 		case len(m.q) > 0:
-			return m.take(e, b), true, nil
+			res = m.take(e, b)
+			break loop
 		case m.ended:
 			m.ended = false
-			return m.endRes, true, nil
+			res = m.endRes
+			break loop
 		case len(b) > msBufSize:
-			return 0, false, nil // a large Read receives into its own buffer
+			handled = false // a large Read receives into its own buffer
+			break loop
 		case s.expired():
-			return 0, true, os.ErrDeadlineExceeded
+			err = os.ErrDeadlineExceeded
+			break loop
 		case !m.armed && m.nobufs:
 			m.nobufs = false // this Read receives into b; the next tries again
-			return 0, false, nil
+			handled = false
+			break loop
 		case !m.armed && !e.polling && !e.msAlways:
 			// A Read that would poll for itself receives into its own
 			// buffer. The kernel runs a receive's completion work on the
@@ -208,18 +216,35 @@ func (f *netFD) readQueue(s *side, b []byte) (int32, bool, error) {
 			// netpoller, so a lone connection's round trip wakes one
 			// thread. A multishot receive's stays on the thread that
 			// armed it, wherever that thread is by then.
-			return 0, false, nil
+			handled = false
+			break loop
 		case !m.armed:
-			h, err := e.ring.RecvMultishotLimit(f.fd, e.bufs, msLimit, core.Ctx{Callback: msDone, Userdata: s})
-			if err != nil {
-				return 0, true, err
+			if err = f.armMS(s); err != nil {
+				break loop
 			}
-			m.h, m.armed = h, true
 		}
-		if e.waitQueue(o) {
-			return 0, true, os.ErrDeadlineExceeded
+		if e.waitQueue(&s.op) {
+			err = os.ErrDeadlineExceeded
+			break
 		}
 	}
+	s.msOn = m.on()
+	e.mu.Unlock()
+	if !handled && s.msOn {
+		f.settleMS(s)
+	}
+	return res, handled, err
+}
+
+// armMS arms the side's multishot receive. The caller holds e.mu.
+//
+//go:noinline
+func (f *netFD) armMS(s *side) error {
+	h, err := f.e.ring.RecvMultishotLimit(f.fd, f.e.bufs, msLimit, core.Ctx{Callback: msDone, Userdata: s})
+	if err == nil {
+		s.ms.h, s.ms.armed = h, true
+	}
+	return err
 }
 
 // waitQueue waits until the side's multishot receive completes again, and
