@@ -117,13 +117,7 @@ func TestFallbackUnderSeccomp(t *testing.T) {
 		ln.Close()
 	}
 
-	ctx := context.Background()
-	if d, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Add(-5*time.Second))
-		defer cancel()
-	}
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFallbackChild$", "-test.v", "-test.count=1")
+	cmd := exec.CommandContext(childContext(t), os.Args[0], "-test.run=^TestFallbackChild$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), seccompChildEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError

@@ -2,10 +2,6 @@ package uringnet
 
 import (
 	"bytes"
-	"context"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +66,17 @@ func arm(t *testing.T, c, s *Conn) {
 	require.True(t, s.fd.rd.ms.armed && s.fd.rd.msOn, "the Read did not arm a multishot receive")
 }
 
+// armedPair returns a connection pair whose server end is on an engine of
+// its own with its multishot receive armed.
+func armedPair(t *testing.T) (e *engine, c, s *Conn) {
+	e = testEngine(t, msBufCount)
+	clients, servers := connPairs(t, 1)
+	c, s = clients[0], servers[0]
+	onEngine(e, s)
+	arm(t, c, s)
+	return e, c, s
+}
+
 // msState reads s's multishot state.
 func msState(s *Conn) (armed bool, queued, lent int) {
 	e := s.fd.e
@@ -119,11 +126,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // and that every byte still arrives in order and every buffer returns to
 // the ring.
 func TestMultishotQueueIsBounded(t *testing.T) {
-	e := testEngine(t, msBufCount)
-	clients, servers := connPairs(t, 1)
-	c, s := clients[0], servers[0]
-	onEngine(e, s)
-	arm(t, c, s)
+	e, c, s := armedPair(t)
 	data := pattern(1<<20, 0)
 	wrote := make(chan error, 1)
 	go func() {
@@ -220,11 +223,7 @@ func TestMultishotBuffersRunOut(t *testing.T) {
 // buffer first takes what the queue holds, then ends the multishot receive
 // and receives into its own buffer, in order.
 func TestLargeReadAfterMultishot(t *testing.T) {
-	e := testEngine(t, msBufCount)
-	clients, servers := connPairs(t, 1)
-	c, s := clients[0], servers[0]
-	onEngine(e, s)
-	arm(t, c, s)
+	_, c, s := armedPair(t)
 	data := pattern(3<<20, 1)
 	go c.Write(data)
 	readAll(t, s, data, 64<<10)
@@ -238,11 +237,7 @@ func TestLargeReadAfterMultishot(t *testing.T) {
 // TestWriteToAfterMultishot checks that WriteTo, which splices from the
 // socket, first ends the multishot receive and hands on what it queued.
 func TestWriteToAfterMultishot(t *testing.T) {
-	e := testEngine(t, msBufCount)
-	clients, servers := connPairs(t, 1)
-	c, s := clients[0], servers[0]
-	onEngine(e, s)
-	arm(t, c, s)
+	_, c, s := armedPair(t)
 	data := pattern(1<<20, 2)
 	go func() {
 		c.Write(data)
@@ -255,44 +250,48 @@ func TestWriteToAfterMultishot(t *testing.T) {
 	require.True(t, bytes.Equal(data, got.Bytes()), "bytes lost or out of order")
 }
 
-// TestRecvModes runs the package's tests again in child processes: with
-// multishot receives off, the path taken where the kernel has no provided
-// buffer rings or no limit on them and when the ring runs dry; and with
-// every waiting Read arming one, where by default only Reads behind a
-// poller do.
-func TestRecvModes(t *testing.T) {
-	if os.Getenv("OURIO_RECV_MULTISHOT") != "" {
-		t.Skip("this is a child")
-	}
-	if testing.Short() {
-		t.Skip("runs the whole package again")
-	}
-	for _, mode := range []string{"0", "always"} {
-		t.Run(mode, func(t *testing.T) {
-			ctx := context.Background()
-			if d, ok := t.Deadline(); ok {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithDeadline(ctx, d.Add(-5*time.Second))
-				defer cancel()
+// TestReadWriteAllocatesNothing checks that a ping-pong's Writes and Reads
+// allocate nothing once warm, on both ends, through a receive of the Read's
+// own and through a multishot receive.
+func TestReadWriteAllocatesNothing(t *testing.T) {
+	pingPong := func(t *testing.T, c, s *Conn) {
+		go func() {
+			b := make([]byte, 64)
+			for {
+				n, err := s.Read(b)
+				if err != nil {
+					return
+				}
+				if _, err := s.Write(b[:n]); err != nil {
+					return
+				}
 			}
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.skip=^TestRecvModes$", "-test.count=1", "-test.v")
-			cmd.Env = append(os.Environ(), "OURIO_RECV_MULTISHOT="+mode)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("tests with OURIO_RECV_MULTISHOT=%s failed: %v\n%s", mode, err, tail(out, 60))
+		}()
+		msg, got := make([]byte, 64), make([]byte, 64)
+		var failed error
+		round := func() {
+			if _, err := c.Write(msg); err != nil {
+				failed = err
 			}
-			if !strings.Contains(string(out), "--- PASS: TestInterruptedReadStaysInFlight") {
-				t.Fatalf("the child did not run the package's tests:\n%s", tail(out, 60))
+			for n := 0; n < len(got) && failed == nil; {
+				k, err := c.Read(got[n:])
+				n += k
+				failed = err
 			}
-		})
+		}
+		for i := 0; i < 200; i++ {
+			round()
+		}
+		allocs := testing.AllocsPerRun(2000, round)
+		require.NoError(t, failed)
+		require.Zero(t, allocs, "allocations per Write and Read")
 	}
-}
-
-// tail returns the last n lines of out.
-func tail(out []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	t.Run("own", func(t *testing.T) {
+		clients, servers := connPairs(t, 1)
+		pingPong(t, clients[0], servers[0])
+	})
+	t.Run("multishot", func(t *testing.T) {
+		_, c, s := armedPair(t)
+		pingPong(t, c, s)
+	})
 }
