@@ -251,13 +251,17 @@ func (c *Conn) Fd() int { return c.fd.fd }
 
 // SyscallConn returns a raw connection: Control for socket options, and
 // Read and Write that wait for readiness on the ring between calls of f.
-// A raw Read after Reads that a multishot receive served, or after a Read
-// of at most 128 bytes that its deadline interrupted, may see later bytes
-// before ones already received: those are kept for the next Read.
+// Once it is called, Reads no longer arm multishot receives, whose bytes
+// a raw Read could not see. A raw Read while bytes that Reads received
+// still wait for the next Read (a multishot receive's, or those of a Read
+// of at most 128 bytes that its deadline interrupted) fails at once with
+// an error saying so, rather than wait for bytes that have already
+// arrived; a Read takes them.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	if c.fd.closed.Load() {
 		return nil, c.opErr("raw", net.ErrClosed)
 	}
+	c.fd.raw.Store(true)
 	return rawConn{c.fd}, nil
 }
 
@@ -293,6 +297,11 @@ func (r rawConn) opErr(op string, err error) error {
 func (r rawConn) wait(s *side, kind int, f func(fd uintptr) bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if kind == kindPollIn {
+		if err := r.fd.settleReads(s); err != nil {
+			return err
+		}
+	}
 	for {
 		if !r.fd.incref() {
 			return net.ErrClosed

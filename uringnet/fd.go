@@ -19,6 +19,7 @@ type netFD struct {
 	laddr  net.Addr
 	raddr  net.Addr
 	closed atomic.Bool
+	raw    atomic.Bool // SyscallConn was called: Reads arm no multishot receive
 	rd, wr side
 	// sys is held shared by calls that use the descriptor outside the ring
 	// (socket options, shutdown, raw access) and exclusively by Close, so

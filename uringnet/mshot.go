@@ -1,6 +1,7 @@
 package uringnet
 
 import (
+	"errors"
 	"net"
 	"os"
 
@@ -78,7 +79,27 @@ func (m *mshot) on() bool { return m.armed || len(m.q) > 0 || m.ended }
 // useMultishot reports whether a Read into b that has to wait arms a
 // multishot receive.
 func (f *netFD) useMultishot(s *side, b []byte) bool {
-	return f.e.bufs != nil && len(b) <= msBufSize && !s.orphan
+	return f.e.bufs != nil && len(b) <= msBufSize && !s.orphan && !f.raw.Load()
+}
+
+// errHeldForRead is a raw Read's error while bytes already received wait
+// for the next Read.
+var errHeldForRead = errors.New("uringnet: bytes already received wait for the next Read; a raw read would miss them")
+
+// settleReads ends the side's multishot receive and orphaned receive, if
+// any, for a raw read, and reports errHeldForRead if they hold bytes. The
+// caller holds s.mu.
+func (f *netFD) settleReads(s *side) error {
+	if s.msOn {
+		f.settleMS(s)
+	}
+	if s.orphan {
+		f.settle(s)
+	}
+	if s.msOn || s.orphan {
+		return errHeldForRead
+	}
+	return nil
 }
 
 // msDone is the multishot receive's completion callback. It runs under the
@@ -223,7 +244,9 @@ loop:
 				break loop
 			}
 		}
-		if e.waitQueue(&s.op) {
+		if e.waitQueue(&s.op) && s.expired() {
+			// Sent away by its deadline; one moved since, whose timer
+			// had already fired, lets the wait go on.
 			err = os.ErrDeadlineExceeded
 			break
 		}
