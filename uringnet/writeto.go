@@ -67,10 +67,18 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, handled boo
 		// strands nothing.
 		n, err := c.drain(p.w, chunk)
 		if err == errOrphan {
-			// Bytes an orphaned receive brought (orphan.go) come before
-			// the socket's, and Read hands them over in order.
-			m, err := io.Copy(w, readerOnly{c})
-			return written + m, true, err
+			// Bytes a multishot or orphaned receive brought come before
+			// the socket's: hand them over through Read, then splice on.
+			m, err := c.copyHeld(w)
+			written += m
+			if err == io.EOF {
+				return written, true, nil
+			}
+			if err != nil {
+				return written, true, err
+			}
+			handled = true
+			continue
 		}
 		if err != nil {
 			if !handled && errors.Is(err, unix.EINVAL) {
@@ -100,6 +108,38 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, handled boo
 		}
 		return written, true, err
 	}
+}
+
+// copyHeld writes to w, through Read, the bytes that receives brought and
+// no Read has taken yet, so that a splice from the socket starts after
+// them. Its buffer is larger than a provided buffer, so these Reads never
+// arm a multishot receive; it stops once nothing is held, before a Read
+// would wait on the socket itself. io.EOF means the stream ended.
+func (c *Conn) copyHeld(w io.Writer) (int64, error) {
+	buf := make([]byte, 2*msBufSize)
+	var n int64
+	for c.holdsReads() {
+		k, err := c.Read(buf)
+		if k > 0 {
+			m, werr := w.Write(buf[:k])
+			n += int64(m)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// holdsReads reports whether received bytes wait for the next Read.
+func (c *Conn) holdsReads() bool {
+	s := &c.fd.rd
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.orphan || s.msOn
 }
 
 // errOrphan tells spliceVia that the read side has an orphaned receive,
