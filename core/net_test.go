@@ -679,6 +679,9 @@ func TestOpRecvMultishotLimit(t *testing.T) {
 	_, err = unix.Write(client, msg)
 	require.NoError(t, err)
 	ktRunUntil(t, r, func() bool { return len(rec.list) > 0 && !rec.last().more })
+	if errors.Is(rec.list[0].err, unix.EINVAL) {
+		t.Skip("this kernel has no multishot receive limit")
+	}
 	var got []byte
 	for _, res := range rec.list {
 		require.NoError(t, res.err)

@@ -2,11 +2,14 @@ package uringnet
 
 import (
 	"bytes"
+	"io"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/ourio-go/ourio/core"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // testEngine creates an engine of the test's own with a buffer ring of
@@ -51,14 +54,24 @@ func onEngine(e *engine, conns ...*Conn) {
 // writes after it.
 func arm(t *testing.T, c, s *Conn) {
 	t.Helper()
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		c.Write([]byte{'!'})
-	}()
+	read := make(chan error, 1)
 	b := make([]byte, 1)
-	n, err := s.Read(b)
+	go func() {
+		_, err := s.Read(b)
+		read <- err
+	}()
+	// Write only once the Read waits on its multishot receive, or it
+	// could take the byte straight from the socket.
+	eventually(t, "the Read did not wait on a multishot receive", func() bool {
+		e := s.fd.e
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return s.fd.rd.op.inflight && s.fd.rd.op.ms
+	})
+	_, err := c.Write([]byte{'!'})
 	require.NoError(t, err)
-	require.Equal(t, "!", string(b[:n]))
+	require.NoError(t, <-read)
+	require.Equal(t, "!", string(b))
 	s.fd.rd.mu.Lock()
 	defer s.fd.rd.mu.Unlock()
 	s.fd.e.mu.Lock()
@@ -234,20 +247,92 @@ func TestLargeReadAfterMultishot(t *testing.T) {
 	arm(t, c, s)
 }
 
-// TestWriteToAfterMultishot checks that WriteTo, which splices from the
-// socket, first ends the multishot receive and hands on what it queued.
+// TestWriteToAfterMultishot checks that WriteTo into a pipe, which it
+// splices into, first ends the multishot receive and hands on what it
+// queued, then splices the rest, in order.
 func TestWriteToAfterMultishot(t *testing.T) {
+	for _, queued := range []bool{false, true} {
+		_, c, s := armedPair(t)
+		data := pattern(1<<20, 2)
+		rest := data
+		if queued {
+			_, err := c.Write(data[:10])
+			require.NoError(t, err)
+			eventually(t, "the bytes were not queued", func() bool {
+				_, q, _ := msState(s)
+				return q > 0
+			})
+			rest = data[10:]
+		}
+		go func() {
+			c.Write(rest)
+			c.CloseWrite()
+		}()
+		pr, pw, err := os.Pipe()
+		require.NoError(t, err)
+		got := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(pr)
+			got <- b
+		}()
+		n, err := s.WriteTo(pw)
+		require.NoError(t, pw.Close())
+		require.NoError(t, err)
+		require.Equal(t, int64(len(data)), n)
+		require.True(t, bytes.Equal(data, <-got), "bytes lost or out of order (queued first: %v)", queued)
+		require.NoError(t, pr.Close())
+	}
+}
+
+// TestRawReadAfterMultishot checks that a raw Read while a multishot
+// receive holds bytes fails at once rather than wait for bytes that have
+// arrived, and that once a Read has taken them raw Reads see the socket, and
+// Reads arm no multishot receive again.
+func TestRawReadAfterMultishot(t *testing.T) {
 	_, c, s := armedPair(t)
-	data := pattern(1<<20, 2)
-	go func() {
-		c.Write(data)
-		c.CloseWrite()
-	}()
-	var got bytes.Buffer
-	n, err := s.WriteTo(&got)
+	_, err := c.Write([]byte("held"))
 	require.NoError(t, err)
-	require.Equal(t, int64(len(data)), n)
-	require.True(t, bytes.Equal(data, got.Bytes()), "bytes lost or out of order")
+	eventually(t, "the bytes were not queued", func() bool {
+		_, q, _ := msState(s)
+		return q > 0
+	})
+	rc, err := s.SyscallConn()
+	require.NoError(t, err)
+	rawRead := func() (string, error) {
+		var got string
+		err := rc.Read(func(fd uintptr) bool {
+			b := make([]byte, 64)
+			n, err := unix.Read(int(fd), b)
+			if err == unix.EAGAIN {
+				return false
+			}
+			got = string(b[:max(n, 0)])
+			return true
+		})
+		return got, err
+	}
+	_, err = rawRead()
+	require.ErrorIs(t, err, errHeldForRead)
+	b := make([]byte, 64)
+	n, err := s.Read(b)
+	require.NoError(t, err)
+	require.Equal(t, "held", string(b[:n]))
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		c.Write([]byte("raw"))
+	}()
+	got, err := rawRead()
+	require.NoError(t, err)
+	require.Equal(t, "raw", got)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		c.Write([]byte("again"))
+	}()
+	n, err = s.Read(b)
+	require.NoError(t, err)
+	require.Equal(t, "again", string(b[:n]))
+	armed, _, _ := msState(s)
+	require.False(t, armed, "a Read armed a multishot receive after SyscallConn")
 }
 
 // TestReadWriteAllocatesNothing checks that a ping-pong's Writes and Reads
@@ -293,5 +378,7 @@ func TestReadWriteAllocatesNothing(t *testing.T) {
 	t.Run("multishot", func(t *testing.T) {
 		_, c, s := armedPair(t)
 		pingPong(t, c, s)
+		armed, _, _ := msState(s)
+		require.True(t, armed, "the Reads did not go through the multishot receive")
 	})
 }
