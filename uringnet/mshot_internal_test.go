@@ -168,6 +168,18 @@ func TestMultishotQueueIsBounded(t *testing.T) {
 	require.Zero(t, lent, "buffers not given back")
 }
 
+// closeAll closes conns and checks that every buffer of e's ring came
+// back.
+func closeAll(t *testing.T, e *engine, conns []*Conn) {
+	t.Helper()
+	for _, c := range conns {
+		require.NoError(t, c.Close())
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	require.Zero(t, e.lent, "buffers not given back")
+}
+
 // reap runs e's completions when no goroutine is polling for them.
 func reap(e *engine) {
 	e.mu.Lock()
@@ -224,12 +236,7 @@ func TestMultishotBuffersRunOut(t *testing.T) {
 		_, queued, _ := msState(servers[0])
 		return queued > 0
 	})
-	for _, s := range servers {
-		require.NoError(t, s.Close())
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	require.Zero(t, e.lent, "buffers not given back")
+	closeAll(t, e, servers)
 }
 
 // TestLargeReadAfterMultishot checks that a Read larger than a provided

@@ -73,12 +73,7 @@ func TestMultishotUnderMovingDeadlines(t *testing.T) {
 	for range servers {
 		require.NoError(t, <-results)
 	}
-	for _, s := range servers {
-		require.NoError(t, s.Close())
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	require.Zero(t, e.lent, "buffers not given back")
+	closeAll(t, e, servers)
 }
 
 // TestCloseDuringMultishotReads closes connections while their Reads wait
@@ -122,7 +117,5 @@ func TestCloseDuringMultishotReads(t *testing.T) {
 			c.Close()
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	require.Zero(t, e.lent, "buffers not given back")
+	closeAll(t, e, nil)
 }
