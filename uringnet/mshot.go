@@ -10,8 +10,8 @@ import (
 )
 
 // A Read of at most one provided buffer that has to wait while another
-// goroutine polls the engine arms a multishot
-// receive on the socket, and the receive stays armed across Reads: the
+// goroutine polls the engine arms a multishot receive on the socket, and
+// the receive stays armed across Reads: the
 // kernel receives each arrival into a buffer of the engine's buffer ring
 // and posts it, and Reads take the bytes from the connection's queue of
 // such buffers. A request-response connection then costs no receive system
@@ -23,12 +23,13 @@ import (
 // The queue is bounded: the receive ends in the kernel after msLimit bytes
 // and is armed again only by a Read that finds the queue empty, so the
 // socket's own buffer, and TCP's window, push back on a sender its reader
-// does not keep up with, and one connection cannot empty the engine's
-// buffer ring. Engines use multishot receives only where the kernel keeps
-// that limit (probeRecvLimit). When the ring runs dry anyway the receive
-// ends with ENOBUFS and the next Read that waits receives into its own
-// buffer, as a Read larger than a provided buffer always does, after
-// cancelling an armed receive whose queue is empty.
+// does not keep up with, and no connection holds more than msLimit (and a
+// buffer) of the engine's buffers. Engines use multishot receives only where
+// the kernel keeps that limit (probeRecvLimit). When the ring runs dry
+// anyway, as some 57 stalled readers can make it, the receive ends with
+// ENOBUFS and the next Read that waits receives into its own buffer, as a
+// Read larger than a provided buffer always does, after cancelling an armed
+// receive whose queue is empty.
 //
 // While a multishot receive is armed or its queue holds bytes, every read
 // on the side goes through the queue, so bytes keep their order; a splice
@@ -37,7 +38,7 @@ import (
 const (
 	msBufSize  = 4096          // a provided buffer: net/http's and bufio's read size
 	msBufCount = 512           // provided buffers per engine
-	msLimit    = 8 * msBufSize // bytes one arming of a receive takes at most, less a buffer
+	msLimit    = 8 * msBufSize // bytes one arming of a receive takes, passed by less than a buffer
 )
 
 // msGroup is the buffer group id of an engine's buffer ring.
