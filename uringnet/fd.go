@@ -103,13 +103,8 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		if s.msOn {
 			if kind != kindRecv {
 				f.settleMS(s)
-			} else if res, handled, err := f.readMS(s, a.buf); handled {
+			} else if res, done, err := f.throughQueue(s, a.buf, &plain); done {
 				return res, err
-			} else {
-				plain = true
-				if s.msOn {
-					continue // bytes came in as the receive ended
-				}
 			}
 		}
 		if s.orphan {
@@ -125,11 +120,11 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 			return res, nil
 		}
 		if kind == kindRecv && !plain && f.useMultishot(s, a.buf) {
-			if res, handled, err := f.readMS(s, a.buf); handled {
+			// Past the direct attempt: a Read that readMS declines goes
+			// on to a receive of its own without trying the socket again.
+			if res, done, err := f.throughQueue(s, a.buf, &plain); done {
 				return res, err
 			}
-			plain = true
-			continue
 		}
 
 		e := f.e

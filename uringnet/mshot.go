@@ -260,6 +260,23 @@ loop:
 	return res, handled, err
 }
 
+// throughQueue runs a Read on the side's multishot receive, for do. done
+// is false when readMS declined the Read, which then receives into its
+// own buffer: *plain is set so that do does not offer it again. When bytes
+// came in as the receive ended, it takes them instead.
+func (f *netFD) throughQueue(s *side, b []byte, plain *bool) (res int32, done bool, err error) {
+	for {
+		res, handled, err := f.readMS(s, b)
+		if handled {
+			return res, true, err
+		}
+		*plain = true
+		if !s.msOn {
+			return 0, false, nil
+		}
+	}
+}
+
 // armMS arms the side's multishot receive. The caller holds e.mu.
 //
 //go:noinline
