@@ -37,9 +37,9 @@ func (s *side) useSmall(b []byte) bool {
 	return true
 }
 
-// detach lets the goroutine waiting on the side's small receive return
-// without cancelling it; it reports whether it did. The
-// caller holds the engine's mu.
+// detach lets the goroutine waiting on the side's small receive, or on its
+// multishot receive's queue, return without cancelling anything in the
+// kernel; it reports whether it did. The caller holds the engine's mu.
 func (s *side) detach() bool {
 	o := &s.op
 	e := o.e
@@ -51,19 +51,16 @@ func (s *side) detach() bool {
 		e.waiters.remove(o)
 	case e.polling && e.pollerOp == o:
 		// Its goroutine is the poller: it passes the role on when it
-		// sees its operation detached (wait.go). poll sets pollerOp
-		// only once the goroutine runs it, so a goroutine handed the
-		// role but not yet polling, whose done still holds the hand-off,
-		// is not taken for the poller here and gets a kernel cancel.
+		// sees its operation detached (wait.go).
 		e.kickPoller()
-	case o.ms:
-		// A wait on a multishot receive's queue that is neither parked
-		// nor polling is about to poll: it sees the op detached at its
-		// first look and takes the wake-up owed to it then.
+	default:
+		// Neither parked nor polling, it is about to poll: handed the
+		// role, its done still holding the hand-off, or between wait and
+		// poll, which sets pollerOp only once the goroutine runs it. poll
+		// sees the op detached at its first look and sends the wake-up
+		// owed to it then.
 		o.detached, o.owed = true, true
 		return true
-	default:
-		return false
 	}
 	o.detached = true
 	o.done <- struct{}{}
