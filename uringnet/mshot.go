@@ -97,7 +97,7 @@ func (f *netFD) settleReads(s *side) error {
 	if s.orphan {
 		f.settle(s)
 	}
-	if s.msOn || s.orphan {
+	if s.holds() {
 		return errHeldForRead
 	}
 	return nil
@@ -127,9 +127,7 @@ func msDone(_ core.Runtime, t *core.Task) error {
 	o := &s.op
 	if o.inflight && o.ms && !o.detached {
 		o.inflight = false
-		o.e.waiters.remove(o)
-		o.e.readied++
-		o.done <- struct{}{}
+		o.e.wake(o)
 	}
 	return nil
 }
@@ -362,12 +360,4 @@ func probeRecvLimit(r *core.Ring, br *core.BufRing) bool {
 		return false
 	}
 	return got > 0
-}
-
-// msHolds reports whether the side's queue holds bytes or an end that no
-// Read has taken; the caller holds s.mu, and the receive is not armed.
-func (f *netFD) msHolds(s *side) bool {
-	f.e.mu.Lock()
-	defer f.e.mu.Unlock()
-	return len(s.ms.q) > 0 || s.ms.ended
 }

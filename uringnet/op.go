@@ -55,10 +55,17 @@ func opDone(_ core.Runtime, t *core.Task) error {
 		o.detached = false
 		return nil
 	}
-	o.e.waiters.remove(o)
-	o.e.readied++
-	o.done <- struct{}{}
+	o.e.wake(o)
 	return nil
+}
+
+// wake hands the goroutine waiting on o its completion: off the parked
+// list, counted for the poller, and one token on o.done. The caller holds
+// e.mu.
+func (e *engine) wake(o *op) {
+	e.waiters.remove(o)
+	e.readied++
+	o.done <- struct{}{}
 }
 
 // side is one direction of a descriptor: the lock that lets one operation at
@@ -80,6 +87,18 @@ type side struct {
 	// msOn: reads go through ms's queue; guarded by mu, set under the
 	// engine's mu from ms.on.
 	msOn bool
+}
+
+// holds reports whether bytes that receives brought wait for the next
+// Read, or a receive that may bring them is still armed. The caller holds
+// s.mu.
+func (s *side) holds() bool { return s.orphan || s.msOn }
+
+// lockedHolds is holds for a caller that does not hold s.mu.
+func (s *side) lockedHolds() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.holds()
 }
 
 // expired reports whether the side's deadline has passed.

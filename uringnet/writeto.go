@@ -118,7 +118,7 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, handled boo
 func (c *Conn) copyHeld(w io.Writer) (int64, error) {
 	buf := make([]byte, 2*msBufSize)
 	var n int64
-	for c.holdsReads() {
+	for c.fd.rd.lockedHolds() {
 		k, err := c.Read(buf)
 		if k > 0 {
 			m, werr := w.Write(buf[:k])
@@ -134,14 +134,6 @@ func (c *Conn) copyHeld(w io.Writer) (int64, error) {
 	return n, nil
 }
 
-// holdsReads reports whether received bytes wait for the next Read.
-func (c *Conn) holdsReads() bool {
-	s := &c.fd.rd
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.orphan || s.msOn
-}
-
 // errOrphan tells spliceVia that the read side has an orphaned receive,
 // whose bytes a splice from the socket would overtake.
 var errOrphan = errors.New("uringnet: an orphaned receive holds the next bytes")
@@ -155,8 +147,10 @@ func (c *Conn) drain(pipe, limit int) (int, error) {
 	s := &c.fd.rd
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.fd.settleMS(s)
-	if s.orphan || c.fd.msHolds(s) {
+	if s.msOn {
+		c.fd.settleMS(s) // after it, s.msOn says whether bytes are queued
+	}
+	if s.holds() {
 		return 0, errOrphan
 	}
 	for {
