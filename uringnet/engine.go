@@ -79,7 +79,7 @@ func newEngineBufs(parent *core.Ring, bufs uint16) (*engine, error) {
 	}
 	e := &engine{ring: r, file: file, rc: rc, ready: func(uintptr) bool { return r.Ready() }, msAlways: multishotAlways()}
 	if bufs > 0 {
-		if br, err := r.NewBufRing(msGroup, bufs, msBufSize); err == nil && probeRecvLimit(r, br) {
+		if br, err := r.NewBufRing(msGroup, bufs, msBufSize); err == nil && recvLimitWorks(r, br) {
 			e.bufs = br
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync"
 
 	"github.com/ourio-go/ourio/core"
 	"golang.org/x/sys/unix"
@@ -317,6 +318,18 @@ func (f *netFD) settleMS(s *side) {
 	}
 	s.msOn = m.on()
 	e.mu.Unlock()
+}
+
+// recvLimitWorks runs probeRecvLimit on the first engine's fresh ring and
+// gives every later engine its answer: the limit is the kernel's.
+func recvLimitWorks(r *core.Ring, br *core.BufRing) bool {
+	recvLimit.once.Do(func() { recvLimit.ok = probeRecvLimit(r, br) })
+	return recvLimit.ok
+}
+
+var recvLimit struct {
+	once sync.Once
+	ok   bool
 }
 
 // probeRecvLimit reports whether the kernel ends a limited multishot
