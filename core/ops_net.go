@@ -94,10 +94,9 @@ func (r *Ring) RecvMultishot(fd int, br *BufRing, ctx Ctx) (Handle, error) {
 // bytes in all (the receive that reaches the limit fills its buffer as any
 // other, so it may pass it by less than a buffer): its last completion
 // comes without IORING_CQE_F_MORE, and a caller that wants more arms it
-// again. It
-// bounds what the kernel takes from the socket before the caller has seen
-// the completions, so the socket's buffer and TCP's window push back on a
-// sender the caller does not keep up with. Kernels that predate the limit
+// again. It bounds what the kernel takes from the socket before the caller
+// has seen the completions, so the socket's buffer and TCP's window push
+// back on a sender the caller does not keep up with. Kernels that predate the limit
 // fail it with EINVAL in its completion.
 func (r *Ring) RecvMultishotLimit(fd int, br *BufRing, limit uint32, ctx Ctx) (Handle, error) {
 	if limit == 0 {
