@@ -263,12 +263,16 @@ func TestPerfCounter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { child.Process.Kill(); child.Wait() }()
-	n, err := perfCounter{perf}.count(child.Process.Pid, 100*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
+	// Under the load of the other packages' tests perf can report its
+	// counter never ran ("<not counted>") in a short window: try again.
+	var n uint64
+	for try := 0; try < 3 && n < 10000; try++ {
+		if n, err = (perfCounter{perf}).count(child.Process.Pid, 300*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if n < 10000 {
-		t.Errorf("dd bs=1 made only %d syscalls in 100 ms", n)
+		t.Errorf("dd bs=1 made only %d syscalls in 300 ms, three times", n)
 	}
 }
 
