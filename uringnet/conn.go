@@ -19,7 +19,10 @@ type Conn struct {
 
 var _ net.Conn = (*Conn)(nil)
 
-func newConn(fd *netFD) *Conn { return &Conn{fd: fd} }
+func newConn(fd *netFD) *Conn {
+	fd.e.watch(fd)
+	return &Conn{fd: fd}
+}
 
 func (c *Conn) opErr(op string, err error) error {
 	return &net.OpError{Op: op, Net: c.fd.net, Source: c.fd.laddr, Addr: c.fd.raddr, Err: err}

@@ -11,35 +11,39 @@
 // them round robin, so one busy ring does not cap the process.
 // A Read or Write first tries the socket without waiting; one that can
 // finish at once (data already queued, room in the send buffer) costs one
-// system call and touches no ring. One that has to wait, and every Accept
-// and Dial, becomes an io_uring operation, and the calling goroutine parks
-// until its completion wakes it; only that goroutine blocks. One waiting
-// goroutine per ring, the poller, waits for all of them in Go's own
-// netpoller, for the ring's fd to poll readable, so no thread sleeps
-// outside the scheduler: it submits, in one system call, the operations
-// queued while it was awake, runs the completions that arrive, and hands
-// the role to the next waiting goroutine when its own operation completes.
-// The kernel runs a waiting operation's completion work (the receive
-// itself, once data arrives) on the thread that submitted it: the thread
-// that last ran the poller, or, for an operation queued while the poller
-// was parked, the goroutine's own.
+// system call and touches no ring. Only the calling goroutine ever blocks,
+// parked until a completion on the ring wakes it. One waiting goroutine per
+// ring, the poller, waits for all of them in Go's own netpoller, so no
+// thread sleeps outside the scheduler: it submits, in one system call, the
+// operations queued while it was awake, runs the completions that arrive,
+// and hands the role to the next waiting goroutine when its own operation
+// completes.
 //
-// A Read of at most 4 KiB that has to wait while another goroutine polls
-// arms a multishot receive, which stays armed across Reads: the kernel
-// receives each arrival into a buffer of the ring's provided buffer ring,
-// and Reads copy from the connection's queue of them, so a
-// request-response connection costs no receive system call and no
-// submission per message. Each arming takes at most 32 KiB, so a reader
-// that falls behind leaves the rest in the socket and TCP pushes back on
-// its sender. A Read that would poll for itself receives into its own
-// buffer instead, so a lone connection's completion work runs on the thread
-// that is about to wait for it. A Read of at most 128 bytes that receives
-// on its own does so into a buffer of the connection's, so that a deadline
-// interrupting it, as net/http does to its background read after each
-// request, needs no cancellation in the kernel: the Read returns and its
-// receive stays armed for the next Read. Each connection keeps one
-// operation slot and one channel per direction, so steady-state reads and
-// writes allocate nothing.
+// A Read that has to wait submits nothing until its socket has data. Each
+// ring has an epoll instance of its own that watches the ring's sockets
+// (edge-triggered) and the ring's fd, and the poller waits for that epoll
+// fd. When sockets become readable, the poller submits a receive for every
+// Read waiting on one, in one system call, and each completes as it is
+// submitted, since its data is there. A receive armed in the kernel before
+// its data arrives would have its completion work run on the thread that
+// submitted it, which the kernel wakes for it: in a Go process that is often
+// a thread asleep in the scheduler, and those wake-ups cost more than the
+// system calls the ring saves. A Read whose last receive left the socket
+// empty skips the direct attempt, since an arrival brings an event, so a
+// keep-alive connection pays no failed recvfrom; and a deadline or Close
+// sends a waiting Read away at once, as the kernel holds nothing of it.
+// Writes that must wait, Accepts, Dials and splices are operations on the
+// ring. Each connection keeps one operation slot and one channel per
+// direction, so steady-state reads and writes allocate nothing.
+//
+// With OURIO_RECV=ring in the environment, waiting Reads arm receives on the
+// ring instead: a Read of at most 4 KiB that has to wait while another
+// goroutine polls arms a multishot receive into the ring's provided
+// buffers, which stays armed across Reads (at most 32 KiB per arming, so
+// TCP pushes back on a sender its reader does not keep up with); others
+// receive into their own buffer, or, up to 128 bytes, into the
+// connection's, so that a deadline interrupting them needs no cancellation
+// in the kernel. OURIO_RECV_MULTISHOT=0 turns the multishot receives off.
 //
 // # Semantics
 //
@@ -58,15 +62,14 @@
 // # Cost
 //
 // The callback API in package core is the fast path. Here an operation that
-// finishes at once costs one system call, as in package net; one that waits
-// costs its share of the poller's io_uring_enter calls, the ring's mutex,
-// and one goroutine wake-up, with nothing allocated; a Read served by a
-// multishot receive costs no system call, a copy out of the provided
-// buffer and the wake-up. net/http keep-alive on uringnet makes one
-// system call per request, the response's sendto, where package net makes
-// three. The ring's fd waits in
-// the netpoller as a socket's does in package net: a busy process picks up
-// its readiness between goroutines, and only an idle one sleeps in
-// epoll_wait. The README and
-// go run ./bench give the measured ratios to package net.
+// finishes at once costs one system call, as in package net; a Read that
+// waits costs its share of the poller's epoll_wait and io_uring_enter
+// calls, the ring's mutex and one goroutine wake-up, with nothing
+// allocated; other waiting operations cost their share of io_uring_enter
+// calls. net/http keep-alive on uringnet makes about two system calls per
+// request, the response's sendto and the request's receive, where package
+// net makes four. The epoll fd waits in the netpoller as a socket's does in
+// package net: a busy process picks up its readiness between goroutines,
+// and only an idle one sleeps in epoll_wait. The README and go run ./bench
+// give the measured ratios to package net.
 package uringnet

@@ -40,6 +40,16 @@ type engine struct {
 	bufs     *core.BufRing
 	lent     int  // buffers of bufs that connections hold; guarded by mu
 	msAlways bool // multishotAlways
+	// ep watches a connection engine's sockets and its ring (ready.go),
+	// or is -1; the poller waits for it instead of the ring's fd. events
+	// holds nev harvested events; socks and gens map an event's slot to
+	// its connection, and free lists unused slots (guarded by mu).
+	ep     int
+	events []unix.EpollEvent
+	nev    int
+	socks  []*netFD
+	gens   []uint32
+	free   []int32
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's
@@ -47,15 +57,22 @@ type engine struct {
 // their multishot receives.
 func newEngine(parent *core.Ring, forConns bool) (*engine, error) {
 	var bufs uint16
-	if forConns && multishotRecv() {
+	ready := forConns && readinessRecv()
+	if forConns && !ready && multishotRecv() {
 		bufs = msBufCount
 	}
-	return newEngineBufs(parent, bufs)
+	return newEngineMode(parent, bufs, ready)
 }
 
 // newEngineBufs creates an engine with a buffer ring of bufs buffers, or
 // none if bufs is 0.
 func newEngineBufs(parent *core.Ring, bufs uint16) (*engine, error) {
+	return newEngineMode(parent, bufs, false)
+}
+
+// newEngineMode creates an engine with a buffer ring of bufs buffers, or
+// none if bufs is 0, whose sockets' Reads wait for readiness if ready.
+func newEngineMode(parent *core.Ring, bufs uint16, ready bool) (*engine, error) {
 	opts := core.Options{Entries: 1024, CQEntries: 8192}
 	var r *core.Ring
 	var err error
@@ -72,12 +89,24 @@ func newEngineBufs(parent *core.Ring, bufs uint16) (*engine, error) {
 		r.Close()
 		return nil, err
 	}
+	e := &engine{ring: r, ep: -1, msAlways: multishotAlways()}
+	e.ready = func(uintptr) bool { return r.Ready() }
+	if ready {
+		if pfd, err = e.startEpoll(pfd); err != nil {
+			r.Close()
+			return nil, err
+		}
+		e.ready = func(uintptr) bool { return e.harvest() }
+	}
 	file, rc, err := netpollFile(pfd)
 	if err != nil {
+		if e.ep >= 0 {
+			unix.Close(e.ep)
+		}
 		r.Close()
 		return nil, err
 	}
-	e := &engine{ring: r, file: file, rc: rc, ready: func(uintptr) bool { return r.Ready() }, msAlways: multishotAlways()}
+	e.file, e.rc = file, rc
 	if bufs > 0 {
 		if br, err := r.NewBufRing(msGroup, bufs, msBufSize); err == nil && recvLimitWorks(r, br) {
 			e.bufs = br

@@ -20,6 +20,7 @@ type netFD struct {
 	raddr  net.Addr
 	closed atomic.Bool
 	raw    atomic.Bool // SyscallConn was called: Reads arm no multishot receive
+	slot   int32       // in the engine's epoll instance (ready.go), or -1
 	rd, wr side
 	// sys is held shared by calls that use the descriptor outside the ring
 	// (socket options, shutdown, raw access) and exclusively by Close, so
@@ -41,7 +42,7 @@ func (f *netFD) incref() bool {
 func (f *netFD) decref() { f.sys.RUnlock() }
 
 func newFD(e *engine, fd int, network string) *netFD {
-	f := &netFD{e: e, fd: fd, net: network}
+	f := &netFD{e: e, fd: fd, net: network, slot: -1}
 	f.rd.op.init(e)
 	f.wr.op.init(e)
 	f.rd.expire = func() { f.cancel(&f.rd) }
@@ -92,6 +93,13 @@ func (f *netFD) cancel(s *side) {
 // has since been moved is resubmitted; a cancelled connect is reported as
 // ECANCELED for the dialer to explain.
 func (f *netFD) do(s *side, kind int, a args) (int32, error) {
+	if kind == kindRecv && f.slot >= 0 {
+		return f.readReady(s, a.buf)
+	}
+	if kind == kindSplice || kind == kindPollIn {
+		// Reads that bypass the side's readiness (ready.go).
+		s.rready.Store(true)
+	}
 	plain := false // the Read receives into its own buffer, not through the queue
 	for {
 		if f.closed.Load() {
@@ -213,6 +221,9 @@ func (f *netFD) Close() error {
 		return net.ErrClosed
 	}
 	f.e.mu.Lock()
+	if f.rd.op.rw {
+		f.rd.detach()
+	}
 	f.rd.cancelInFlight(f.e.ring)
 	f.rd.ms.cancel(f.e.ring)
 	f.wr.cancelInFlight(f.e.ring)
@@ -230,6 +241,9 @@ func (f *netFD) Close() error {
 		f.rd.ms.drop(f.e)
 		f.e.mu.Unlock()
 	}
+	f.e.mu.Lock()
+	f.e.unwatch(f)
+	f.e.mu.Unlock()
 	f.sys.Lock()
 	err := unix.Close(f.fd)
 	f.sys.Unlock()

@@ -46,7 +46,7 @@ func testEngine(t *testing.T, bufs uint16) *engine {
 // onEngine moves conns, before their first operation, onto e.
 func onEngine(e *engine, conns ...*Conn) {
 	for _, c := range conns {
-		c.fd.e, c.fd.rd.op.e, c.fd.wr.op.e = e, e, e
+		c.fd.moveTo(e)
 	}
 }
 

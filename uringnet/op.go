@@ -33,6 +33,10 @@ type op struct {
 	// (mshot.go), not an operation of its own; owed: detach could not
 	// wake it yet and its poll must (wait.go).
 	ms, owed bool
+	// rw: the op is a Read waiting for its socket's readiness (ready.go),
+	// into buf; sub: its receive has been submitted.
+	rw, sub bool
+	buf     []byte
 }
 
 func (o *op) init(e *engine) {
@@ -45,6 +49,13 @@ func (o *op) init(e *engine) {
 func opDone(_ core.Runtime, t *core.Task) error {
 	o := core.UserdataAs[*op](t)
 	o.res = t.Result.Res
+	if o.rw {
+		o.sub = false
+		if o.res == -int32(unix.EAGAIN) && !o.detached {
+			// The readiness was stale: the Read goes on waiting.
+			return nil
+		}
+	}
 	if t.Result.Op == core.OpAccept {
 		o.sa = *t.RemoteSockaddr()
 	}
@@ -62,6 +73,9 @@ func opDone(_ core.Runtime, t *core.Task) error {
 // wake hands the goroutine waiting on o its completion: off the parked
 // list, counted for the poller, and one token on o.done. The caller holds
 // e.mu.
+// opCtx is the completion context of o's operations.
+func opCtx(o *op) core.Ctx { return core.Ctx{Callback: opDone, Userdata: o} }
+
 func (e *engine) wake(o *op) {
 	e.waiters.remove(o)
 	e.readied++
@@ -87,6 +101,9 @@ type side struct {
 	// msOn: reads go through ms's queue; guarded by mu, set under the
 	// engine's mu from ms.on.
 	msOn bool
+	// rready: the socket may hold data for the next Read; rhup: the peer
+	// has ended its side or the socket has an error (ready.go).
+	rready, rhup atomic.Bool
 }
 
 // holds reports whether bytes that receives brought wait for the next
@@ -138,7 +155,7 @@ func (s *side) setDeadline(t time.Time) {
 // cancelInFlight cancels the side's operation if it is in flight. The caller
 // holds the engine's mu.
 func (s *side) cancelInFlight(r *core.Ring) {
-	if s.op.inflight && !s.op.ms {
+	if s.op.inflight && !s.op.ms && !(s.op.rw && !s.op.sub) {
 		r.Cancel(s.op.h, core.Ctx{})
 	}
 }

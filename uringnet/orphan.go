@@ -43,7 +43,7 @@ func (s *side) useSmall(b []byte) bool {
 func (s *side) detach() bool {
 	o := &s.op
 	e := o.e
-	if !o.inflight || !(o.small || o.ms) || o.detached {
+	if !o.inflight || !(o.small || o.ms || (o.rw && !o.sub)) || o.detached {
 		return false
 	}
 	switch {

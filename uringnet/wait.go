@@ -135,6 +135,7 @@ func (e *engine) poll(own *op) {
 			e.file.SetReadDeadline(time.Time{})
 		}
 		readied := e.readied
+		e.dispatch()
 		e.ring.Run(core.NoWait)
 		if !own.inflight || own.detached {
 			e.handOff()

@@ -123,9 +123,7 @@ func TestNetpollFileRefusesWhatCannotWait(t *testing.T) {
 func TestInterruptedReadStaysInFlight(t *testing.T) {
 	clients, servers := connPairs(t, 2)
 	// Both on one ring, so that one Read polls and the other parks.
-	servers[1].fd.e = servers[0].fd.e
-	servers[1].fd.rd.op.e = servers[0].fd.e
-	servers[1].fd.wr.op.e = servers[0].fd.e
+	servers[1].fd.moveTo(servers[0].fd.e)
 	done := make(chan error, 2)
 	for _, s := range servers {
 		go func() {
@@ -155,10 +153,12 @@ func TestInterruptedReadStaysInFlight(t *testing.T) {
 	for i, s := range servers {
 		s.fd.rd.mu.Lock()
 		e.mu.Lock()
-		// The Read that waited behind the poller armed a multishot
-		// receive, which stays armed; the poller's own small receive
-		// stays in flight, orphaned.
-		armed := (s.fd.rd.ms.armed && s.fd.rd.msOn) || (s.fd.rd.orphan && s.fd.rd.op.inflight)
+		// On the ring, the Read that waited behind the poller armed a
+		// multishot receive, which stays armed, and the poller's own
+		// small receive stays in flight, orphaned. A Read that waited
+		// for readiness held nothing in the kernel, and nothing stays.
+		armed := (s.fd.rd.ms.armed && s.fd.rd.msOn) || (s.fd.rd.orphan && s.fd.rd.op.inflight) ||
+			(s.fd.slot >= 0 && !s.fd.rd.op.inflight && !s.fd.rd.holds())
 		e.mu.Unlock()
 		s.fd.rd.mu.Unlock()
 		require.True(t, armed, "conn %d: the receive was cancelled", i)
