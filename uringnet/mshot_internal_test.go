@@ -343,8 +343,9 @@ func TestRawReadAfterMultishot(t *testing.T) {
 }
 
 // TestReadWriteAllocatesNothing checks that a ping-pong's Writes and Reads
-// allocate nothing once warm, on both ends, through a receive of the Read's
-// own and through a multishot receive.
+// allocate nothing once warm, on both ends: through Reads that wait for
+// readiness (or, under OURIO_RECV=ring, receive on their own) and through a
+// multishot receive.
 func TestReadWriteAllocatesNothing(t *testing.T) {
 	pingPong := func(t *testing.T, c, s *Conn) {
 		go func() {

@@ -221,18 +221,3 @@ func (s *side) afterRecv(res int32, b []byte) {
 		s.rready.Store(true)
 	}
 }
-
-// moveTo moves a connection, before its first operation, onto engine e,
-// out of its engine's epoll instance and into e's. Tests use it to put
-// connections on engines of their own.
-func (f *netFD) moveTo(e *engine) {
-	old := f.e
-	old.mu.Lock()
-	if f.slot >= 0 {
-		unix.EpollCtl(old.ep, unix.EPOLL_CTL_DEL, f.fd, nil)
-		old.unwatch(f)
-	}
-	old.mu.Unlock()
-	f.e, f.rd.op.e, f.wr.op.e = e, e, e
-	e.watch(f)
-}

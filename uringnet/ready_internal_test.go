@@ -1,0 +1,235 @@
+package uringnet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// readyEngine returns a fresh engine whose Reads wait for readiness, with
+// servers moved onto it.
+func readyEngine(t *testing.T, servers ...*Conn) *engine {
+	t.Helper()
+	e, err := newEngineMode(nil, 0, true)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, e.ep, 0)
+	for _, s := range servers {
+		s.fd.moveTo(e)
+		require.GreaterOrEqual(t, s.fd.slot, int32(0), "not watched")
+	}
+	return e
+}
+
+// waitingForReadiness reports whether a Read on s waits for its socket's
+// readiness, with nothing submitted.
+func waitingForReadiness(s *Conn) bool {
+	e := s.fd.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o := &s.fd.rd.op
+	return o.inflight && o.rw && !o.sub
+}
+
+// TestReadyEndArrivesWithData checks that end of stream arriving in the same
+// readiness event as the last data is not lost: the Read that takes the
+// data leaves the socket empty, and no further event comes for the end.
+func TestReadyEndArrivesWithData(t *testing.T) {
+	e := readyEngine(t)
+	for round := 0; round < 20; round++ {
+		clients, servers := connPairs(t, 1)
+		c, s := clients[0], servers[0]
+		s.fd.moveTo(e)
+		got := make(chan []byte, 1)
+		go func() {
+			b := make([]byte, 1<<16)
+			n, _ := s.Read(b)
+			got <- b[:n]
+		}()
+		eventually(t, "the Read did not wait for readiness", func() bool { return waitingForReadiness(s) })
+		_, err := c.Write([]byte("last words"))
+		require.NoError(t, err)
+		require.NoError(t, c.Close())
+		require.Equal(t, "last words", string(<-got))
+		require.NoError(t, s.SetReadDeadline(time.Now().Add(5*time.Second)))
+		n, err := s.Read(make([]byte, 10))
+		require.Equal(t, 0, n)
+		require.ErrorIs(t, err, io.EOF, "round %d", round)
+	}
+}
+
+// TestReadyMoreSocketsThanEvents checks that sockets becoming readable all
+// at once, more of them than one harvest of the epoll instance takes, all
+// get their receives.
+func TestReadyMoreSocketsThanEvents(t *testing.T) {
+	const conns = 300
+	clients, servers := connPairs(t, conns)
+	e := readyEngine(t, servers...)
+	require.Greater(t, conns, len(e.events))
+	done := make(chan error, conns)
+	for i, s := range servers {
+		go func() {
+			b := make([]byte, 16)
+			n, err := s.Read(b)
+			if err == nil && string(b[:n]) != fmt.Sprint(i) {
+				err = fmt.Errorf("conn %d read %q", i, b[:n])
+			}
+			done <- err
+		}()
+	}
+	eventually(t, "the Reads did not all wait", func() bool {
+		for _, s := range servers {
+			if !waitingForReadiness(s) {
+				return false
+			}
+		}
+		return true
+	})
+	// Hold the engine so that every socket is readable before the poller
+	// harvests any of them.
+	e.mu.Lock()
+	for i, c := range clients {
+		if _, err := c.Write([]byte(fmt.Sprint(i))); err != nil {
+			e.mu.Unlock()
+			t.Fatal(err)
+		}
+	}
+	e.mu.Unlock()
+	for range servers {
+		require.NoError(t, <-done)
+	}
+}
+
+// TestReadyStaleSlotEventIgnored checks that an event still queued for a
+// closed connection's slot does not reach the connection that reuses it.
+func TestReadyStaleSlotEventIgnored(t *testing.T) {
+	_, servers := connPairs(t, 2)
+	e := readyEngine(t, servers[0])
+	slot := servers[0].fd.slot
+	e.mu.Lock()
+	gen := e.gens[slot]
+	e.mu.Unlock()
+	require.NoError(t, servers[0].Close())
+	servers[1].fd.moveTo(e)
+	require.Equal(t, slot, servers[1].fd.slot, "the slot was not reused")
+	servers[1].fd.rd.rready.Store(false)
+	e.mu.Lock()
+	e.events[0] = unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: slot, Pad: int32(gen)}
+	e.nev = 1
+	e.dispatch()
+	e.mu.Unlock()
+	require.False(t, servers[1].fd.rd.rready.Load(), "an old event marked the new connection readable")
+	require.False(t, servers[1].fd.rd.rhup.Load(), "an old event ended the new connection's stream")
+}
+
+// TestReadyUnderMovingDeadlines reads 1 MiB on each of six connections of
+// one engine with Reads of random sizes and deadlines of up to 300 µs set
+// and cleared at random, while the writers pause at random, so Reads that
+// skip the direct attempt, waits interrupted before and after their
+// receive was submitted and readiness that arrives between a Read's attempt
+// and its wait all mix. Every byte must arrive, in order.
+func TestReadyUnderMovingDeadlines(t *testing.T) {
+	const conns, total = 6, 1 << 20
+	clients, servers := connPairs(t, conns)
+	readyEngine(t, servers...)
+	results := make(chan error, conns)
+	for i := range servers {
+		c, s := clients[i], servers[i]
+		want := pattern(total, byte(i))
+		go func() {
+			r := rand.New(rand.NewSource(int64(i)))
+			for off := 0; off < total; {
+				n := min(1+r.Intn(9000), total-off)
+				if _, err := c.Write(want[off : off+n]); err != nil {
+					return
+				}
+				off += n
+				if r.Intn(2) == 0 {
+					time.Sleep(time.Duration(r.Intn(500)) * time.Microsecond)
+				}
+			}
+		}()
+		go func() {
+			r := rand.New(rand.NewSource(int64(i) + 100))
+			sizes := []int{1, 64, 128, 1000, 4096, 9000, 40000}
+			got := make([]byte, 0, total)
+			stop := time.Now().Add(20 * time.Second)
+			for len(got) < total {
+				if time.Now().After(stop) {
+					results <- fmt.Errorf("conn %d: %d of %d bytes after 20 s", i, len(got), total)
+					return
+				}
+				if r.Intn(2) == 0 {
+					s.SetReadDeadline(time.Now().Add(time.Duration(r.Intn(300)) * time.Microsecond))
+				} else {
+					s.SetReadDeadline(time.Time{})
+				}
+				b := make([]byte, sizes[r.Intn(len(sizes))])
+				n, err := s.Read(b)
+				got = append(got, b[:n]...)
+				if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+					results <- fmt.Errorf("conn %d: %w", i, err)
+					return
+				}
+			}
+			if !bytes.Equal(got, want) {
+				results <- fmt.Errorf("conn %d: bytes lost or out of order", i)
+				return
+			}
+			results <- nil
+		}()
+	}
+	for range servers {
+		require.NoError(t, <-results)
+	}
+}
+
+// TestReadyCloseSendsWaitingReadAway checks that Close ends a Read waiting
+// for readiness at once with net.ErrClosed, and that the socket leaves the
+// engine's slots.
+func TestReadyCloseSendsWaitingReadAway(t *testing.T) {
+	_, servers := connPairs(t, 1)
+	s := servers[0]
+	e := readyEngine(t, s)
+	slot := s.fd.slot
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Read(make([]byte, 8))
+		done <- err
+	}()
+	eventually(t, "the Read did not wait for readiness", func() bool { return waitingForReadiness(s) })
+	require.NoError(t, s.Close())
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, net.ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end the waiting Read")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	require.Nil(t, e.socks[slot], "the closed socket kept its slot")
+	require.Equal(t, int32(-1), s.fd.slot)
+}
+
+// moveTo moves a connection, before its first operation, onto engine e,
+// out of its engine's epoll instance and into e's. Tests use it to put
+// connections on engines of their own.
+func (f *netFD) moveTo(e *engine) {
+	old := f.e
+	old.mu.Lock()
+	if f.slot >= 0 {
+		unix.EpollCtl(old.ep, unix.EPOLL_CTL_DEL, f.fd, nil)
+		old.unwatch(f)
+	}
+	old.mu.Unlock()
+	f.e, f.rd.op.e, f.wr.op.e = e, e, e
+	e.watch(f)
+}
