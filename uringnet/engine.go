@@ -50,6 +50,17 @@ type engine struct {
 	socks  []*netFD
 	gens   []uint32
 	free   []int32
+	// The epoll fd in the netpoller, as file and rc are the ring's. A
+	// parked poller waits for it (onEp) while Reads wait for readiness
+	// (rwWaiting of them), and otherwise for the ring's fd, which costs no
+	// epoll_wait of ours; guarded by mu. kickedFile is the file kickPoller
+	// expired.
+	epFile     *os.File
+	epRc       syscall.RawConn
+	epReady    func(uintptr) bool
+	onEp       bool
+	rwWaiting  int
+	kickedFile *os.File
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's
@@ -91,22 +102,27 @@ func newEngineMode(parent *core.Ring, bufs uint16, ready bool) (*engine, error) 
 	}
 	e := &engine{ring: r, ep: -1, msAlways: multishotAlways()}
 	e.ready = func(uintptr) bool { return r.Ready() }
-	if ready {
-		if pfd, err = e.startEpoll(pfd); err != nil {
-			r.Close()
-			return nil, err
-		}
-		e.ready = func(uintptr) bool { return e.harvest() }
-	}
 	file, rc, err := netpollFile(pfd)
 	if err != nil {
-		if e.ep >= 0 {
-			unix.Close(e.ep)
-		}
 		r.Close()
 		return nil, err
 	}
 	e.file, e.rc = file, rc
+	if ready {
+		epfd, err := e.startEpoll(pfd)
+		if err == nil {
+			e.epFile, e.epRc, err = netpollFile(epfd)
+		}
+		if err != nil {
+			if e.ep >= 0 {
+				unix.Close(e.ep)
+			}
+			file.Close()
+			r.Close()
+			return nil, err
+		}
+		e.epReady = func(uintptr) bool { return e.harvest() }
+	}
 	if bufs > 0 {
 		if br, err := r.NewBufRing(msGroup, bufs, msBufSize); err == nil && recvLimitWorks(r, br) {
 			e.bufs = br

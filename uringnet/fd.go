@@ -93,8 +93,12 @@ func (f *netFD) cancel(s *side) {
 // has since been moved is resubmitted; a cancelled connect is reported as
 // ECANCELED for the dialer to explain.
 func (f *netFD) do(s *side, kind int, a args) (int32, error) {
-	if kind == kindRecv && f.slot >= 0 {
-		return f.readReady(s, a.buf)
+	tried := false // the socket was tried already: go to the ring
+	if kind == kindRecv && f.slot >= 0 && !s.orphan {
+		if res, err, done := f.readReady(s, a.buf); done {
+			return res, err
+		}
+		tried = true
 	}
 	if kind == kindSplice || kind == kindPollIn {
 		// Reads that bypass the side's readiness (ready.go).
@@ -124,9 +128,12 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 				continue
 			}
 		}
-		if res, ok := f.now(s, kind, a); ok {
-			return res, nil
+		if !tried {
+			if res, ok := f.now(s, kind, a); ok {
+				return res, nil
+			}
 		}
+		tried = false
 		if kind == kindRecv && !plain && f.useMultishot(s, a.buf) {
 			// Past the direct attempt: a Read that readMS declines goes
 			// on to a receive of its own without trying the socket again.

@@ -166,50 +166,67 @@ func (f *netFD) readable(events uint32) {
 }
 
 // readReady runs a Read into b on a watched socket. The caller holds s.mu.
-func (f *netFD) readReady(s *side, b []byte) (int32, error) {
+// done is false when the Read would poll for itself: it then receives on
+// the ring, into its own buffer, without trying the socket again. The
+// kernel runs that receive's completion work on the thread that submitted
+// it, this one, about to park in the netpoller on the ring's fd, so a lone
+// connection's round trip wakes one thread and costs no epoll_wait.
+func (f *netFD) readReady(s *side, b []byte) (res int32, err error, done bool) {
 	e := f.e
 	o := &s.op
 	for {
 		if f.closed.Load() {
-			return 0, net.ErrClosed
+			return 0, net.ErrClosed, true
 		}
 		if s.expired() {
-			return 0, os.ErrDeadlineExceeded
+			return 0, os.ErrDeadlineExceeded, true
 		}
 		// Cleared before the attempt, so that readiness arriving during
 		// it is kept.
 		if s.rready.Swap(false) || s.rhup.Load() || f.raw.Load() {
 			if res, ok := f.recvNow(b); ok {
 				s.afterRecv(res, b)
-				return res, nil
+				return res, nil, true
 			}
 		}
 		e.mu.Lock()
 		if f.closed.Load() {
 			e.mu.Unlock()
-			return 0, net.ErrClosed
+			return 0, net.ErrClosed, true
 		}
 		if s.rready.Load() || s.rhup.Load() {
 			e.mu.Unlock()
 			continue
 		}
+		if !e.polling {
+			e.mu.Unlock()
+			return 0, nil, false
+		}
 		o.inflight, o.rw, o.buf = true, true, b
+		e.rwWaiting++
 		if s.expired() {
 			// Its timer may have fired before the Read was waiting.
 			o.inflight, o.rw, o.buf = false, false, nil
+			e.rwWaiting--
 			e.mu.Unlock()
-			return 0, os.ErrDeadlineExceeded
+			return 0, os.ErrDeadlineExceeded, true
+		}
+		if !e.onEp {
+			// The poller is parked on the ring's fd, which this Read's
+			// readiness does not reach.
+			e.kickPoller()
 		}
 		e.wait(o)
 		e.mu.Lock()
 		detached, res := o.detached, o.res
 		o.inflight, o.rw, o.sub, o.detached, o.buf = false, false, false, false, nil
+		e.rwWaiting--
 		e.mu.Unlock()
 		if detached || res == -int32(unix.ECANCELED) || res == -int32(unix.EAGAIN) {
 			continue // closed, expired or a deadline moved: the loop says
 		}
 		s.afterRecv(res, b)
-		return res, nil
+		return res, nil, true
 	}
 }
 

@@ -16,17 +16,74 @@ import (
 )
 
 // readyEngine returns a fresh engine whose Reads wait for readiness, with
-// servers moved onto it.
+// servers moved onto it. A Read that would poll for itself receives on the
+// ring instead, so a holder connection's Read polls the engine throughout
+// the test, parked on the ring's fd, and the servers' Reads wait for
+// readiness behind it.
 func readyEngine(t *testing.T, servers ...*Conn) *engine {
 	t.Helper()
 	e, err := newEngineMode(nil, 0, true)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, e.ep, 0)
+	clients, holders := connPairs(t, 1)
+	holders[0].fd.moveTo(e)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		holders[0].Read(make([]byte, 1))
+	}()
+	eventually(t, "the holder did not poll", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.polling && e.asleep && !e.onEp
+	})
+	t.Cleanup(func() {
+		clients[0].Write([]byte{0})
+		<-done
+	})
 	for _, s := range servers {
 		s.fd.moveTo(e)
 		require.GreaterOrEqual(t, s.fd.slot, int32(0), "not watched")
 	}
 	return e
+}
+
+// TestReadyLoneReadOnRing checks that a Read that would poll for itself
+// receives on the ring, with its poller parked on the ring's fd, and that a
+// Read waiting for readiness behind it moves the parked poller onto the
+// epoll fd.
+func TestReadyLoneReadOnRing(t *testing.T) {
+	clients, servers := connPairs(t, 2)
+	e, err := newEngineMode(nil, 0, true)
+	require.NoError(t, err)
+	for _, s := range servers {
+		s.fd.moveTo(e)
+	}
+	got := make(chan string, 2)
+	read := func(s *Conn) {
+		b := make([]byte, 8)
+		n, _ := s.Read(b)
+		got <- string(b[:n])
+	}
+	go read(servers[0])
+	eventually(t, "the lone Read did not poll on the ring's fd", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		o := &servers[0].fd.rd.op
+		return e.polling && e.asleep && !e.onEp && o.inflight && !o.rw
+	})
+	go read(servers[1])
+	eventually(t, "the poller did not move onto the epoll fd", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.asleep && e.onEp && e.rwWaiting == 1
+	})
+	_, err = clients[1].Write([]byte("second"))
+	require.NoError(t, err)
+	require.Equal(t, "second", <-got)
+	_, err = clients[0].Write([]byte("first"))
+	require.NoError(t, err)
+	require.Equal(t, "first", <-got)
 }
 
 // waitingForReadiness reports whether a Read on s waits for its socket's

@@ -132,7 +132,7 @@ func (e *engine) poll(own *op) {
 		e.asleep = false
 		if e.kicked {
 			e.kicked = false
-			e.file.SetReadDeadline(time.Time{})
+			e.kickedFile.SetReadDeadline(time.Time{})
 		}
 		readied := e.readied
 		e.dispatch()
@@ -152,8 +152,13 @@ func (e *engine) poll(own *op) {
 			continue
 		}
 		e.asleep = true
+		e.onEp = e.ep >= 0 && e.rwWaiting > 0
+		rc, ready := e.rc, e.ready
+		if e.onEp {
+			rc, ready = e.epRc, e.epReady
+		}
 		e.mu.Unlock()
-		if err := e.rc.Read(e.ready); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		if err := rc.Read(ready); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			// Nothing else runs this ring's completions: the process
 			// cannot go on.
 			panic("uringnet: waiting for the ring's fd: " + err.Error())
@@ -167,7 +172,11 @@ func (e *engine) poll(own *op) {
 func (e *engine) kickPoller() {
 	if e.asleep && !e.kicked {
 		e.kicked = true
-		e.file.SetReadDeadline(aLongTimeAgo)
+		e.kickedFile = e.file
+		if e.onEp {
+			e.kickedFile = e.epFile
+		}
+		e.kickedFile.SetReadDeadline(aLongTimeAgo)
 	}
 }
 
