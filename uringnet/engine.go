@@ -109,17 +109,14 @@ func newEngineMode(parent *core.Ring, bufs uint16, ready bool) (*engine, error) 
 	}
 	e.file, e.rc = file, rc
 	if ready {
+		// Without an epoll instance (the fd limit, a seccomp profile),
+		// the engine's Reads receive on the ring.
 		epfd, err := e.startEpoll(pfd)
 		if err == nil {
-			e.epFile, e.epRc, err = netpollFile(epfd)
-		}
-		if err != nil {
-			if e.ep >= 0 {
-				unix.Close(e.ep)
+			if e.epFile, e.epRc, err = netpollFile(epfd); err != nil {
+				unix.Close(epfd)
+				e.ep = -1
 			}
-			file.Close()
-			r.Close()
-			return nil, err
 		}
 		e.epReady = func(uintptr) bool { return e.harvest() }
 	}

@@ -34,6 +34,13 @@ import (
 //
 // A Read waiting for readiness holds nothing in the kernel, so a deadline
 // or Close sends it away at once (detach).
+//
+// A Read that would poll for itself, with no poller on its ring, receives
+// on the ring instead (readReady), and while only such Reads wait the
+// poller parks on the ring's fd: that receive's completion work runs on the
+// thread about to wait for it, the one the data wakes anyway, and the wait
+// costs no epoll_wait. A Read that registers for readiness kicks a poller
+// parked there onto the epoll fd.
 
 // watchEvents are a connection socket's epoll events.
 const watchEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
@@ -46,10 +53,14 @@ const ringToken = -1
 // ring (multishot or plain, as OURIO_RECV_MULTISHOT says).
 func readinessRecv() bool { return os.Getenv("OURIO_RECV") != "ring" }
 
+// epollCreate is a variable so that tests can play a process that cannot
+// create an epoll instance.
+var epollCreate = unix.EpollCreate1
+
 // startEpoll gives the engine its epoll instance, watching the ring's fd,
 // and returns the fd the poller waits for.
 func (e *engine) startEpoll(ringFd int) (int, error) {
-	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	ep, err := epollCreate(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return -1, os.NewSyscallError("epoll_create1", err)
 	}
@@ -105,8 +116,11 @@ func (e *engine) unwatch(f *netFD) {
 
 // harvest collects the epoll events that are ready, without waiting, and
 // reports whether there is anything for the poller to do. It is the
-// poller's test of the netpoller's wait (rc.Read), so it runs every time
-// the poller is about to park and every time it wakes.
+// poller's test of the netpoller's wait on the epoll fd (epRc.Read), so it
+// runs every time the poller is about to park there and every time it
+// wakes: RawRead clears the fd's readiness before its first test, so the
+// last harvest before a park must follow that reset, or an event arriving
+// between the two would find its wake-up cleared.
 func (e *engine) harvest() bool {
 	if e.ep >= 0 && e.nev == 0 {
 		n, _ := unix.EpollWait(e.ep, e.events, 0)

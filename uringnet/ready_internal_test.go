@@ -96,6 +96,28 @@ func waitingForReadiness(s *Conn) bool {
 	return o.inflight && o.rw && !o.sub
 }
 
+// TestReadyWithoutEpoll checks that an engine that cannot create its epoll
+// instance still serves Reads, on the ring.
+func TestReadyWithoutEpoll(t *testing.T) {
+	epollCreate = func(int) (int, error) { return -1, unix.EMFILE }
+	e, err := newEngineMode(nil, 0, true)
+	epollCreate = unix.EpollCreate1
+	require.NoError(t, err)
+	require.Equal(t, -1, e.ep)
+	clients, servers := connPairs(t, 1)
+	servers[0].fd.moveTo(e)
+	require.Equal(t, int32(-1), servers[0].fd.slot, "watched without an epoll instance")
+	done := make(chan string, 1)
+	go func() {
+		b := make([]byte, 8)
+		n, _ := servers[0].Read(b)
+		done <- string(b[:n])
+	}()
+	_, err = clients[0].Write([]byte("ring"))
+	require.NoError(t, err)
+	require.Equal(t, "ring", <-done)
+}
+
 // TestReadyEndArrivesWithData checks that end of stream arriving in the same
 // readiness event as the last data is not lost: the Read that takes the
 // data leaves the socket empty, and no further event comes for the end.
