@@ -19,11 +19,22 @@ import (
 // multishot queue, ENOBUFS, large Reads and interrupted waits all mix. It
 // checks that every byte arrives in order and every buffer comes back.
 func TestMultishotUnderMovingDeadlines(t *testing.T) {
-	const conns, total = 6, 1 << 20
+	const conns = 6
 	e := testEngine(t, 8)
 	clients, servers := connPairs(t, conns)
 	onEngine(e, servers...)
-	results := make(chan error, conns)
+	readUnderMovingDeadlines(t, clients, servers, []int{1, 64, 128, 1000, msBufSize, 2 * msBufSize, 40000})
+	closeAll(t, e, servers)
+}
+
+// readUnderMovingDeadlines sends 1 MiB from each client, in writes of random
+// sizes with random pauses, and reads it on its server with Reads of the
+// given sizes, picked at random, under deadlines of up to 300 µs set and
+// cleared at random. It checks that every byte arrives, in order.
+func readUnderMovingDeadlines(t *testing.T, clients, servers []*Conn, sizes []int) {
+	t.Helper()
+	const total = 1 << 20
+	results := make(chan error, len(servers))
 	for i := range servers {
 		c, s := clients[i], servers[i]
 		want := pattern(total, byte(i))
@@ -42,7 +53,6 @@ func TestMultishotUnderMovingDeadlines(t *testing.T) {
 		}()
 		go func() {
 			r := rand.New(rand.NewSource(int64(i) + 100))
-			sizes := []int{1, 64, 128, 1000, msBufSize, 2 * msBufSize, 40000}
 			got := make([]byte, 0, total)
 			stop := time.Now().Add(20 * time.Second)
 			for len(got) < total {
@@ -73,7 +83,6 @@ func TestMultishotUnderMovingDeadlines(t *testing.T) {
 	for range servers {
 		require.NoError(t, <-results)
 	}
-	closeAll(t, e, servers)
 }
 
 // TestCloseDuringMultishotReads closes connections while their Reads wait

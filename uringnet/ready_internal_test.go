@@ -1,13 +1,9 @@
 package uringnet
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand"
 	"net"
-	"os"
 	"testing"
 	"time"
 
@@ -216,59 +212,9 @@ func TestReadyStaleSlotEventIgnored(t *testing.T) {
 // receive was submitted and readiness that arrives between a Read's attempt
 // and its wait all mix. Every byte must arrive, in order.
 func TestReadyUnderMovingDeadlines(t *testing.T) {
-	const conns, total = 6, 1 << 20
-	clients, servers := connPairs(t, conns)
+	clients, servers := connPairs(t, 6)
 	readyEngine(t, servers...)
-	results := make(chan error, conns)
-	for i := range servers {
-		c, s := clients[i], servers[i]
-		want := pattern(total, byte(i))
-		go func() {
-			r := rand.New(rand.NewSource(int64(i)))
-			for off := 0; off < total; {
-				n := min(1+r.Intn(9000), total-off)
-				if _, err := c.Write(want[off : off+n]); err != nil {
-					return
-				}
-				off += n
-				if r.Intn(2) == 0 {
-					time.Sleep(time.Duration(r.Intn(500)) * time.Microsecond)
-				}
-			}
-		}()
-		go func() {
-			r := rand.New(rand.NewSource(int64(i) + 100))
-			sizes := []int{1, 64, 128, 1000, 4096, 9000, 40000}
-			got := make([]byte, 0, total)
-			stop := time.Now().Add(20 * time.Second)
-			for len(got) < total {
-				if time.Now().After(stop) {
-					results <- fmt.Errorf("conn %d: %d of %d bytes after 20 s", i, len(got), total)
-					return
-				}
-				if r.Intn(2) == 0 {
-					s.SetReadDeadline(time.Now().Add(time.Duration(r.Intn(300)) * time.Microsecond))
-				} else {
-					s.SetReadDeadline(time.Time{})
-				}
-				b := make([]byte, sizes[r.Intn(len(sizes))])
-				n, err := s.Read(b)
-				got = append(got, b[:n]...)
-				if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-					results <- fmt.Errorf("conn %d: %w", i, err)
-					return
-				}
-			}
-			if !bytes.Equal(got, want) {
-				results <- fmt.Errorf("conn %d: bytes lost or out of order", i)
-				return
-			}
-			results <- nil
-		}()
-	}
-	for range servers {
-		require.NoError(t, <-results)
-	}
+	readUnderMovingDeadlines(t, clients, servers, []int{1, 64, 128, 1000, 4096, 9000, 40000})
 }
 
 // TestReadyCloseSendsWaitingReadAway checks that Close ends a Read waiting
