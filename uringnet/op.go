@@ -34,9 +34,10 @@ type op struct {
 	// wake it yet and its poll must (wait.go).
 	ms, owed bool
 	// rw: the op is a Read waiting for its socket's readiness (ready.go),
-	// into buf; sub: its receive has been submitted.
-	rw, sub bool
-	buf     []byte
+	// into buf; sub: its receive has been submitted; stop: a deadline or
+	// Close cancelled that receive.
+	rw, sub, stop bool
+	buf           []byte
 }
 
 func (o *op) init(e *engine) {
@@ -51,7 +52,7 @@ func opDone(_ core.Runtime, t *core.Task) error {
 	o.res = t.Result.Res
 	if o.rw {
 		o.sub = false
-		if o.res == -int32(unix.EAGAIN) && !o.detached {
+		if o.res == -int32(unix.EAGAIN) && !o.detached && !o.stop {
 			// The readiness was stale: the Read goes on waiting.
 			return nil
 		}
@@ -156,6 +157,9 @@ func (s *side) setDeadline(t time.Time) {
 // holds the engine's mu.
 func (s *side) cancelInFlight(r *core.Ring) {
 	if s.op.inflight && !s.op.ms && !(s.op.rw && !s.op.sub) {
+		// A readiness receive that finds nothing completes with EAGAIN,
+		// not ECANCELED: stop makes that wake its Read too.
+		s.op.stop = s.op.rw
 		r.Cancel(s.op.h, core.Ctx{})
 	}
 }

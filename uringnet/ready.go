@@ -42,8 +42,9 @@ import (
 // costs no epoll_wait. A Read that registers for readiness kicks a poller
 // parked there onto the epoll fd.
 
-// watchEvents are a connection socket's epoll events.
-const watchEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
+// watchEvents are a connection socket's epoll events. EPOLLPRI reports TCP
+// urgent data, at whose mark a read stops short with bytes still queued.
+const watchEvents = unix.EPOLLIN | unix.EPOLLPRI | unix.EPOLLRDHUP | unix.EPOLLET
 
 // ringToken is the epoll data of the ring's own fd.
 const ringToken = -1
@@ -158,9 +159,13 @@ func (e *engine) dispatch() {
 func (f *netFD) readable(events uint32) {
 	s := &f.rd
 	o := &s.op
-	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		// End of stream or an error brings no further event, and stays
-		// for every later Read to see.
+	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLPRI) != 0 {
+		// End of stream brings no further event and stays for every
+		// later Read to see; past urgent data a short read does not
+		// mean the socket is empty. Until a direct attempt finds it
+		// empty, every Read tries it. (EPOLLERR only marks the side
+		// readable: an error queue that a receive does not drain would
+		// keep it set while the socket has nothing to read.)
 		s.rhup.Store(true)
 	}
 	if !o.inflight || !o.rw || o.sub || o.detached {
@@ -198,10 +203,12 @@ func (f *netFD) readReady(s *side, b []byte) (res int32, err error, done bool) {
 		// Cleared before the attempt, so that readiness arriving during
 		// it is kept.
 		if s.rready.Swap(false) || s.rhup.Load() || f.raw.Load() {
-			if res, ok := f.recvNow(b); ok {
-				s.afterRecv(res, b)
+			res, ok := f.recvNow(b)
+			if ok {
+				f.afterRecv(res, b)
 				return res, nil, true
 			}
+			s.rhup.Store(false) // found empty: events tell the rest
 		}
 		e.mu.Lock()
 		if f.closed.Load() {
@@ -233,22 +240,26 @@ func (f *netFD) readReady(s *side, b []byte) (res int32, err error, done bool) {
 		e.wait(o)
 		e.mu.Lock()
 		detached, res := o.detached, o.res
-		o.inflight, o.rw, o.sub, o.detached, o.buf = false, false, false, false, nil
+		o.inflight, o.rw, o.sub, o.detached, o.buf, o.stop = false, false, false, false, nil, false
 		e.rwWaiting--
 		e.mu.Unlock()
 		if detached || res == -int32(unix.ECANCELED) || res == -int32(unix.EAGAIN) {
 			continue // closed, expired or a deadline moved: the loop says
 		}
-		s.afterRecv(res, b)
+		f.afterRecv(res, b)
 		return res, nil, true
 	}
 }
 
 // afterRecv keeps the side readable unless the receive into b left the
-// socket empty: a short read drained it, while a full one may have left
-// more, and EOF or an error stays for the next Read to see.
-func (s *side) afterRecv(res int32, b []byte) {
-	if res <= 0 || int(res) == len(b) {
-		s.rready.Store(true)
+// socket empty: a short TCP read drained its receive queue (bytes still in
+// the socket's backlog bring an event of their own), while a full one may
+// have left more, and EOF or an error stays for the next Read to see. A
+// unix socket's read also stops short at a message that carries
+// descriptors or other credentials, so there only a failed attempt says
+// the socket is empty.
+func (f *netFD) afterRecv(res int32, b []byte) {
+	if res <= 0 || int(res) == len(b) || f.net == "unix" {
+		f.rd.rready.Store(true)
 	}
 }

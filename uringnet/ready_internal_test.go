@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -257,4 +258,106 @@ func (f *netFD) moveTo(e *engine) {
 	old.mu.Unlock()
 	f.e, f.rd.op.e, f.wr.op.e = e, e, e
 	e.watch(f)
+}
+
+// TestReadyUrgentData checks that a Read after one that stopped short at
+// TCP's urgent mark still gets the bytes queued behind it: a short read
+// there does not mean the socket is empty, and no further event comes.
+func TestReadyUrgentData(t *testing.T) {
+	clients, servers := connPairs(t, 2)
+	s := servers[0]
+	e := readyEngine(t, servers...)
+	// A Read waiting for readiness on the other connection keeps the
+	// poller on the epoll fd, harvesting.
+	go servers[1].Read(make([]byte, 1))
+	eventually(t, "the poller did not move onto the epoll fd", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.asleep && e.onEp
+	})
+	s.fd.rd.rready.Store(false)
+	rc, err := clients[0].SyscallConn()
+	require.NoError(t, err)
+	require.NoError(t, rc.Control(func(fd uintptr) {
+		unix.Write(int(fd), []byte("abc"))
+		unix.Sendto(int(fd), []byte("!"), unix.MSG_OOB, nil)
+		unix.Write(int(fd), []byte("def"))
+	}))
+	eventually(t, "the event was not harvested", func() bool { return s.fd.rd.rready.Load() })
+	var got []byte
+	require.NoError(t, s.SetReadDeadline(time.Now().Add(5*time.Second)))
+	for len(got) < 6 {
+		b := make([]byte, 64)
+		n, err := s.Read(b)
+		require.NoError(t, err, "after %q", got)
+		got = append(got, b[:n]...)
+	}
+	require.Equal(t, "abcdef", string(got))
+}
+
+// TestReadyErrorQueueWaits checks that a socket whose error queue holds
+// entries a receive does not take (TX timestamps raise EPOLLERR) still
+// lets a Read wait for readiness rather than try the socket in a loop.
+func TestReadyErrorQueueWaits(t *testing.T) {
+	clients, servers := connPairs(t, 2)
+	s := servers[0]
+	e := readyEngine(t, servers...)
+	go servers[1].Read(make([]byte, 1)) // keeps the poller harvesting
+	eventually(t, "the poller did not move onto the epoll fd", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.asleep && e.onEp
+	})
+	s.fd.rd.rready.Store(false)
+	rc, err := s.SyscallConn()
+	require.NoError(t, err)
+	require.NoError(t, rc.Control(func(fd uintptr) {
+		require.NoError(t, unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING,
+			unix.SOF_TIMESTAMPING_TX_SOFTWARE|unix.SOF_TIMESTAMPING_SOFTWARE|unix.SOF_TIMESTAMPING_OPT_TSONLY))
+	}))
+	_, err = s.Write([]byte("x"))
+	require.NoError(t, err)
+	_, err = clients[0].Read(make([]byte, 1))
+	require.NoError(t, err)
+	eventually(t, "the error queue's event was not harvested", func() bool {
+		return s.fd.rd.rready.Load() || s.fd.rd.rhup.Load()
+	})
+	done := make(chan string, 1)
+	go func() {
+		b := make([]byte, 8)
+		n, _ := s.Read(b)
+		done <- string(b[:n])
+	}()
+	eventually(t, "the Read never waited for readiness", func() bool { return waitingForReadiness(s) })
+	_, err = clients[0].Write([]byte("data"))
+	require.NoError(t, err)
+	require.Equal(t, "data", <-done)
+}
+
+// TestReadyDeadlineWhileReceiveSubmitted checks that a deadline that
+// cancels a Read whose receive is already submitted ends the Read even when
+// that receive finds the socket empty (stale readiness): here the receive
+// is prepared as the poller does and the deadline comes before the poller
+// runs it.
+func TestReadyDeadlineWhileReceiveSubmitted(t *testing.T) {
+	_, servers := connPairs(t, 1)
+	s := servers[0]
+	e := readyEngine(t, s)
+	s.fd.rd.rready.Store(false)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Read(make([]byte, 8))
+		done <- err
+	}()
+	eventually(t, "the Read did not wait for readiness", func() bool { return waitingForReadiness(s) })
+	e.mu.Lock()
+	s.fd.readable(unix.EPOLLIN) // stale: the socket is empty
+	e.mu.Unlock()
+	require.NoError(t, s.SetReadDeadline(time.Now()))
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Read outlived its deadline")
+	}
 }
