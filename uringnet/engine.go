@@ -53,14 +53,12 @@ type engine struct {
 	// The epoll fd in the netpoller, as file and rc are the ring's. A
 	// parked poller waits for it (onEp) while Reads wait for readiness
 	// (rwWaiting of them), and otherwise for the ring's fd, which costs no
-	// epoll_wait of ours; guarded by mu. kickedFile is the file kickPoller
-	// expired.
-	epFile     *os.File
-	epRc       syscall.RawConn
-	epReady    func(uintptr) bool
-	onEp       bool
-	rwWaiting  int
-	kickedFile *os.File
+	// epoll_wait of ours; guarded by mu.
+	epFile    *os.File
+	epRc      syscall.RawConn
+	epReady   func(uintptr) bool
+	onEp      bool
+	rwWaiting int
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's
@@ -73,12 +71,6 @@ func newEngine(parent *core.Ring, forConns bool) (*engine, error) {
 		bufs = msBufCount
 	}
 	return newEngineMode(parent, bufs, ready)
-}
-
-// newEngineBufs creates an engine with a buffer ring of bufs buffers, or
-// none if bufs is 0.
-func newEngineBufs(parent *core.Ring, bufs uint16) (*engine, error) {
-	return newEngineMode(parent, bufs, false)
 }
 
 // newEngineMode creates an engine with a buffer ring of bufs buffers, or
@@ -111,14 +103,13 @@ func newEngineMode(parent *core.Ring, bufs uint16, ready bool) (*engine, error) 
 	if ready {
 		// Without an epoll instance (the fd limit, a seccomp profile),
 		// the engine's Reads receive on the ring.
-		epfd, err := e.startEpoll(pfd)
-		if err == nil {
+		if epfd, err := e.startEpoll(pfd); err == nil {
 			if e.epFile, e.epRc, err = netpollFile(epfd); err != nil {
 				unix.Close(epfd)
 				e.ep = -1
 			}
+			e.epReady = func(uintptr) bool { return e.harvest() }
 		}
-		e.epReady = func(uintptr) bool { return e.harvest() }
 	}
 	if bufs > 0 {
 		if br, err := r.NewBufRing(msGroup, bufs, msBufSize); err == nil && recvLimitWorks(r, br) {

@@ -100,8 +100,9 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		}
 		tried = true
 	}
-	if kind == kindSplice || kind == kindPollIn {
-		// Reads that bypass the side's readiness (ready.go).
+	if kind == kindSplice {
+		// A splice reads past the side's readiness (ready.go); raw
+		// reads always try the socket (f.raw).
 		s.rready.Store(true)
 	}
 	plain := false // the Read receives into its own buffer, not through the queue
@@ -148,7 +149,7 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 			e.mu.Unlock()
 			return 0, net.ErrClosed
 		}
-		ctx := core.Ctx{Callback: opDone, Userdata: &s.op}
+		ctx := opCtx(&s.op)
 		var h core.Handle
 		var err error
 		small := false

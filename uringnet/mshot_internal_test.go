@@ -19,11 +19,19 @@ func testEngine(t *testing.T, bufs uint16) *engine {
 	if !multishotRecv() {
 		t.Skip("multishot receives are off (OURIO_RECV_MULTISHOT=0)")
 	}
-	e, err := newEngineBufs(nil, bufs)
+	e, err := newEngineMode(nil, bufs, false)
 	require.NoError(t, err)
 	require.NotNil(t, e.bufs, "no buffer ring")
 	// A Read arms a multishot receive only while another goroutine polls
-	// the engine: keep one waiting on a connection of its own.
+	// the engine.
+	holdPoller(t, e)
+	return e
+}
+
+// holdPoller keeps a Read of a connection of its own waiting on e, as its
+// poller, parked, until the test ends.
+func holdPoller(t *testing.T, e *engine) {
+	t.Helper()
 	clients, servers := connPairs(t, 1)
 	onEngine(e, servers[0])
 	done := make(chan struct{})
@@ -34,13 +42,12 @@ func testEngine(t *testing.T, bufs uint16) *engine {
 	eventually(t, "the holder did not poll", func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		return e.polling
+		return e.polling && e.asleep
 	})
 	t.Cleanup(func() {
 		clients[0].Write([]byte{0})
 		<-done
 	})
-	return e
 }
 
 // onEngine moves conns, before their first operation, onto e.

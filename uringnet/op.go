@@ -71,12 +71,12 @@ func opDone(_ core.Runtime, t *core.Task) error {
 	return nil
 }
 
-// wake hands the goroutine waiting on o its completion: off the parked
-// list, counted for the poller, and one token on o.done. The caller holds
-// e.mu.
 // opCtx is the completion context of o's operations.
 func opCtx(o *op) core.Ctx { return core.Ctx{Callback: opDone, Userdata: o} }
 
+// wake hands the goroutine waiting on o its completion: off the parked
+// list, counted for the poller, and one token on o.done. The caller holds
+// e.mu.
 func (e *engine) wake(o *op) {
 	e.waiters.remove(o)
 	e.readied++
@@ -102,8 +102,9 @@ type side struct {
 	// msOn: reads go through ms's queue; guarded by mu, set under the
 	// engine's mu from ms.on.
 	msOn bool
-	// rready: the socket may hold data for the next Read; rhup: the peer
-	// has ended its side or the socket has an error (ready.go).
+	// rready: the socket may hold data for the next Read; rhup: a short
+	// read no longer says the socket is empty (end of stream, urgent
+	// data), so every Read tries it until one finds it empty (ready.go).
 	rready, rhup atomic.Bool
 }
 

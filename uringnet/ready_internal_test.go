@@ -22,27 +22,24 @@ func readyEngine(t *testing.T, servers ...*Conn) *engine {
 	e, err := newEngineMode(nil, 0, true)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, e.ep, 0)
-	clients, holders := connPairs(t, 1)
-	holders[0].fd.moveTo(e)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		holders[0].Read(make([]byte, 1))
-	}()
-	eventually(t, "the holder did not poll", func() bool {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		return e.polling && e.asleep && !e.onEp
-	})
-	t.Cleanup(func() {
-		clients[0].Write([]byte{0})
-		<-done
-	})
+	holdPoller(t, e)
 	for _, s := range servers {
 		s.fd.moveTo(e)
 		require.GreaterOrEqual(t, s.fd.slot, int32(0), "not watched")
 	}
 	return e
+}
+
+// keepHarvesting keeps a Read on s waiting for readiness, so that e's
+// poller parks on the epoll fd and harvests every event as it comes.
+func keepHarvesting(t *testing.T, e *engine, s *Conn) {
+	t.Helper()
+	go s.Read(make([]byte, 1))
+	eventually(t, "the poller did not move onto the epoll fd", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.asleep && e.onEp
+	})
 }
 
 // TestReadyLoneReadOnRing checks that a Read that would poll for itself
@@ -267,14 +264,7 @@ func TestReadyUrgentData(t *testing.T) {
 	clients, servers := connPairs(t, 2)
 	s := servers[0]
 	e := readyEngine(t, servers...)
-	// A Read waiting for readiness on the other connection keeps the
-	// poller on the epoll fd, harvesting.
-	go servers[1].Read(make([]byte, 1))
-	eventually(t, "the poller did not move onto the epoll fd", func() bool {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		return e.asleep && e.onEp
-	})
+	keepHarvesting(t, e, servers[1])
 	s.fd.rd.rready.Store(false)
 	rc, err := clients[0].SyscallConn()
 	require.NoError(t, err)
@@ -302,12 +292,7 @@ func TestReadyErrorQueueWaits(t *testing.T) {
 	clients, servers := connPairs(t, 2)
 	s := servers[0]
 	e := readyEngine(t, servers...)
-	go servers[1].Read(make([]byte, 1)) // keeps the poller harvesting
-	eventually(t, "the poller did not move onto the epoll fd", func() bool {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		return e.asleep && e.onEp
-	})
+	keepHarvesting(t, e, servers[1])
 	s.fd.rd.rready.Store(false)
 	rc, err := s.SyscallConn()
 	require.NoError(t, err)

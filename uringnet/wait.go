@@ -132,7 +132,7 @@ func (e *engine) poll(own *op) {
 		e.asleep = false
 		if e.kicked {
 			e.kicked = false
-			e.kickedFile.SetReadDeadline(time.Time{})
+			e.parkFile().SetReadDeadline(time.Time{})
 		}
 		readied := e.readied
 		e.dispatch()
@@ -172,12 +172,17 @@ func (e *engine) poll(own *op) {
 func (e *engine) kickPoller() {
 	if e.asleep && !e.kicked {
 		e.kicked = true
-		e.kickedFile = e.file
-		if e.onEp {
-			e.kickedFile = e.epFile
-		}
-		e.kickedFile.SetReadDeadline(aLongTimeAgo)
+		e.parkFile().SetReadDeadline(aLongTimeAgo)
 	}
+}
+
+// parkFile is the file the poller parks on, or last parked on: onEp stays
+// as the park set it until the poller wakes. The caller holds e.mu.
+func (e *engine) parkFile() *os.File {
+	if e.onEp {
+		return e.epFile
+	}
+	return e.file
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
