@@ -74,7 +74,7 @@
 // allocated; other waiting operations cost their share of io_uring_enter
 // calls. net/http keep-alive on uringnet (wrk -c64) makes 1.3 system calls
 // per request: the response's sendto, and a share of the poller's
-// epoll_wait and of io_uring_enter calls that carry 14 receives each on
+// epoll_wait and of io_uring_enter calls that carry 12 to 14 receives each on
 // average; package net makes three, two reads and a write. The epoll fd
 // waits in the netpoller as a socket's does in package net: a busy process
 // picks up its readiness between goroutines, and only an idle one sleeps in
