@@ -254,12 +254,8 @@ func (c *Conn) Fd() int { return c.fd.fd }
 
 // SyscallConn returns a raw connection: Control for socket options, and
 // Read and Write that wait for readiness on the ring between calls of f.
-// Once it is called, Reads no longer arm multishot receives, whose bytes
-// a raw Read could not see. A raw Read while bytes that Reads received
-// still wait for the next Read (a multishot receive's, or those of a Read
-// of at most 128 bytes that its deadline interrupted) fails at once with
-// an error saying so, rather than wait for bytes that have already
-// arrived; a Read takes them.
+// Once it is called, every Read tries the socket before it waits, since a
+// raw read may have left bytes that no event will announce again.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
 	if c.fd.closed.Load() {
 		return nil, c.opErr("raw", net.ErrClosed)
@@ -300,11 +296,6 @@ func (r rawConn) opErr(op string, err error) error {
 func (r rawConn) wait(s *side, kind int, f func(fd uintptr) bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if kind == kindPollIn {
-		if err := r.fd.settleReads(s); err != nil {
-			return err
-		}
-	}
 	for {
 		if !r.fd.incref() {
 			return net.ErrClosed

@@ -40,16 +40,9 @@
 // poller onto the epoll fd.
 // Writes that must wait, Accepts, Dials and splices are operations on the
 // ring. Each connection keeps one operation slot and one channel per
-// direction, so steady-state reads and writes allocate nothing.
-//
-// With OURIO_RECV=ring in the environment, waiting Reads arm receives on the
-// ring instead: a Read of at most 4 KiB that has to wait while another
-// goroutine polls arms a multishot receive into the ring's provided
-// buffers, which stays armed across Reads (at most 32 KiB per arming, so
-// TCP pushes back on a sender its reader does not keep up with); others
-// receive into their own buffer, or, up to 128 bytes, into the
-// connection's, so that a deadline interrupting them needs no cancellation
-// in the kernel. OURIO_RECV_MULTISHOT=0 turns the multishot receives off.
+// direction, so steady-state reads and writes allocate nothing. The states
+// a Read passes through, and why no readiness is lost between its attempt
+// and its wait, are written down in readstate.go.
 //
 // # Semantics
 //

@@ -35,11 +35,6 @@ type engine struct {
 	file  *os.File
 	rc    syscall.RawConn
 	ready func(uintptr) bool // rc.Read's test, bound once: waits allocate nothing
-	// bufs feeds the connections' multishot receives (mshot.go); nil on a
-	// listeners' ring and where the kernel has no provided buffer rings.
-	bufs     *core.BufRing
-	lent     int  // buffers of bufs that connections hold; guarded by mu
-	msAlways bool // multishotAlways
 	// ep watches a connection engine's sockets and its ring (ready.go),
 	// or is -1; the poller waits for it instead of the ring's fd. events
 	// holds nev harvested events; socks and gens map an event's slot to
@@ -62,20 +57,9 @@ type engine struct {
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's
-// kernel worker pool. An engine for connections gets a buffer ring for
-// their multishot receives.
+// kernel worker pool. An engine for connections watches their readiness
+// in an epoll instance of its own (ready.go).
 func newEngine(parent *core.Ring, forConns bool) (*engine, error) {
-	var bufs uint16
-	ready := forConns && readinessRecv()
-	if forConns && !ready && multishotRecv() {
-		bufs = msBufCount
-	}
-	return newEngineMode(parent, bufs, ready)
-}
-
-// newEngineMode creates an engine with a buffer ring of bufs buffers, or
-// none if bufs is 0, whose sockets' Reads wait for readiness if ready.
-func newEngineMode(parent *core.Ring, bufs uint16, ready bool) (*engine, error) {
 	opts := core.Options{Entries: 1024, CQEntries: 8192}
 	var r *core.Ring
 	var err error
@@ -92,7 +76,7 @@ func newEngineMode(parent *core.Ring, bufs uint16, ready bool) (*engine, error) 
 		r.Close()
 		return nil, err
 	}
-	e := &engine{ring: r, ep: -1, msAlways: multishotAlways()}
+	e := &engine{ring: r, ep: -1}
 	e.ready = func(uintptr) bool { return r.Ready() }
 	file, rc, err := netpollFile(pfd)
 	if err != nil {
@@ -100,7 +84,7 @@ func newEngineMode(parent *core.Ring, bufs uint16, ready bool) (*engine, error) 
 		return nil, err
 	}
 	e.file, e.rc = file, rc
-	if ready {
+	if forConns {
 		// Without an epoll instance (the fd limit, a seccomp profile),
 		// the engine's Reads receive on the ring.
 		if epfd, err := e.startEpoll(pfd); err == nil {
@@ -109,11 +93,6 @@ func newEngineMode(parent *core.Ring, bufs uint16, ready bool) (*engine, error) 
 				e.ep = -1
 			}
 			e.epReady = func(uintptr) bool { return e.harvest() }
-		}
-	}
-	if bufs > 0 {
-		if br, err := r.NewBufRing(msGroup, bufs, msBufSize); err == nil && recvLimitWorks(r, br) {
-			e.bufs = br
 		}
 	}
 	return e, nil

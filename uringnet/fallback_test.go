@@ -436,3 +436,15 @@ func fbEcho(t *testing.T, srv, cli net.Conn) {
 		}
 	}
 }
+
+// childContext bounds a child test process by the test's own deadline, less
+// time to report its output.
+func childContext(t *testing.T) context.Context {
+	ctx := context.Background()
+	if d, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-5*time.Second))
+		t.Cleanup(cancel)
+	}
+	return ctx
+}

@@ -19,7 +19,7 @@ type netFD struct {
 	laddr  net.Addr
 	raddr  net.Addr
 	closed atomic.Bool
-	raw    atomic.Bool // SyscallConn was called: Reads arm no multishot receive
+	raw    atomic.Bool // SyscallConn was called: Reads always try the socket
 	slot   int32       // in the engine's epoll instance (ready.go), or -1
 	rd, wr side
 	// sys is held shared by calls that use the descriptor outside the ring
@@ -86,26 +86,35 @@ func (f *netFD) cancel(s *side) {
 
 // do runs one operation on side s and waits for the kernel to finish with
 // it, so the caller's buffer is free again whatever happened. A receive,
-// send or accept that can finish at once runs directly (direct.go); the
-// rest run on the ring. The caller
-// holds s.mu. It returns the kernel's result, or net.ErrClosed or
-// os.ErrDeadlineExceeded. A receive or send cancelled by a deadline that
-// has since been moved is resubmitted; a cancelled connect is reported as
-// ECANCELED for the dialer to explain.
+// send or accept that can finish at once runs directly (direct.go); a
+// receive on a watched socket waits for readiness (ready.go); the rest run
+// on the ring. The caller holds s.mu. It returns the kernel's result, or
+// net.ErrClosed or os.ErrDeadlineExceeded. An operation cancelled by a
+// deadline that has since been moved is resubmitted; a cancelled connect
+// is reported as ECANCELED for the dialer to explain.
 func (f *netFD) do(s *side, kind int, a args) (int32, error) {
-	tried := false // the socket was tried already: go to the ring
-	if kind == kindRecv && f.slot >= 0 && !s.orphan {
-		if res, err, done := f.readReady(s, a.buf); done {
-			return res, err
+	if kind == kindRecv && f.slot >= 0 {
+		res, err, done := f.readReady(s, a.buf)
+		if !done {
+			// The lone Read: on the ring, the socket tried already.
+			if res, err = f.onRing(s, kind, a, true); err == nil {
+				f.afterRecv(res, a.buf)
+			}
 		}
-		tried = true
+		return res, err
 	}
 	if kind == kindSplice {
-		// A splice reads past the side's readiness (ready.go); raw
-		// reads always try the socket (f.raw).
-		s.rready.Store(true)
+		// A splice reads past the side's readiness (readstate.go).
+		s.markReady()
 	}
-	plain := false // the Read receives into its own buffer, not through the queue
+	return f.onRing(s, kind, a, false)
+}
+
+// onRing runs do's operation on the ring, after a direct attempt unless
+// tried says the socket was tried already.
+func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
+	e := f.e
+	o := &s.op
 	for {
 		if f.closed.Load() {
 			return 0, net.ErrClosed
@@ -113,53 +122,23 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		if s.expired() {
 			return 0, os.ErrDeadlineExceeded
 		}
-		if s.msOn {
-			if kind != kindRecv {
-				f.settleMS(s)
-			} else if res, done, err := f.throughQueue(s, a.buf, &plain); done {
-				return res, err
-			}
-		}
-		if s.orphan {
-			if kind != kindRecv {
-				f.settle(s)
-			} else if res, done, err := f.adopt(s, a.buf); done {
-				return res, err
-			} else {
-				continue
-			}
-		}
 		if !tried {
 			if res, ok := f.now(s, kind, a); ok {
 				return res, nil
 			}
 		}
 		tried = false
-		if kind == kindRecv && !plain && f.useMultishot(s, a.buf) {
-			// Past the direct attempt: a Read that readMS declines goes
-			// on to a receive of its own without trying the socket again.
-			if res, done, err := f.throughQueue(s, a.buf, &plain); done {
-				return res, err
-			}
-		}
-
-		e := f.e
 		e.mu.Lock()
 		if f.closed.Load() { // Close cancels under mu: check again there
 			e.mu.Unlock()
 			return 0, net.ErrClosed
 		}
-		ctx := opCtx(&s.op)
+		ctx := opCtx(o)
 		var h core.Handle
 		var err error
-		small := false
 		switch kind {
 		case kindRecv:
-			buf := a.buf
-			if small = s.useSmall(buf); small {
-				buf = s.small[:]
-			}
-			h, err = e.ring.Recv(f.fd, buf, 0, ctx)
+			h, err = e.ring.Recv(f.fd, a.buf, 0, ctx)
 		case kindSend:
 			h, err = e.ring.Send(f.fd, a.buf, unix.MSG_NOSIGNAL, ctx)
 		case kindAccept:
@@ -177,39 +156,22 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 			e.mu.Unlock()
 			return 0, err
 		}
-		s.op.h = h
-		s.op.inflight = true
-		s.op.small = small
+		o.h, o.state = h, opRing
 		e.flush()
-		if !s.op.inflight { // the ring ran it as it was submitted
+		if o.state == opIdle { // the ring ran it as it was submitted
 			e.mu.Unlock()
-			<-s.op.done
+			<-o.done
 		} else {
 			// The deadline may have passed after the check above and
 			// before the operation was in flight, when its timer found
 			// nothing to cancel.
 			if s.expired() {
-				if small {
-					s.op.detached = true
-					s.orphan = true
-					e.mu.Unlock()
-					return 0, os.ErrDeadlineExceeded
-				}
 				s.cancelInFlight(e.ring)
 				e.flush()
 			}
-			e.wait(&s.op)
+			e.wait(o)
 		}
-		if small {
-			if s.wasDetached() {
-				s.orphan = true
-				return 0, os.ErrDeadlineExceeded
-			}
-			if s.op.res != -int32(unix.ECANCELED) {
-				return s.takeSmall(a.buf), nil
-			}
-		}
-		res := s.op.res
+		res := o.res
 		if res != -int32(unix.ECANCELED) || kind == kindConnect {
 			return res, nil
 		}
@@ -229,11 +191,8 @@ func (f *netFD) Close() error {
 		return net.ErrClosed
 	}
 	f.e.mu.Lock()
-	if f.rd.op.rw {
-		f.rd.detach()
-	}
+	f.rd.detach()
 	f.rd.cancelInFlight(f.e.ring)
-	f.rd.ms.cancel(f.e.ring)
 	f.wr.cancelInFlight(f.e.ring)
 	f.e.flush()
 	f.e.mu.Unlock()
@@ -242,13 +201,6 @@ func (f *netFD) Close() error {
 	f.wr.mu.Lock()
 	f.rd.stopTimer()
 	f.wr.stopTimer()
-	f.settle(&f.rd) // a receive orphaned at a deadline, cancelled above
-	f.settleMS(&f.rd)
-	if f.e.bufs != nil {
-		f.e.mu.Lock()
-		f.rd.ms.drop(f.e)
-		f.e.mu.Unlock()
-	}
 	f.e.mu.Lock()
 	f.e.unwatch(f)
 	f.e.mu.Unlock()

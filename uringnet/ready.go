@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/ourio-go/ourio/core"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,8 +30,8 @@ import (
 // A Read skips the direct attempt when its last receive left the socket
 // empty and no readiness has arrived since: a keep-alive connection's
 // Reads then cost no failed recvfrom. The socket is edge-triggered, so new
-// data always brings a new event, which marks the side readable (rready)
-// or submits the waiting Read's receive.
+// data always brings a new event, which marks the side readable (rsReady)
+// or submits the waiting Read's receive (readstate.go).
 //
 // A Read waiting for readiness holds nothing in the kernel, so a deadline
 // or Close sends it away at once (detach).
@@ -48,11 +49,6 @@ const watchEvents = unix.EPOLLIN | unix.EPOLLPRI | unix.EPOLLRDHUP | unix.EPOLLE
 
 // ringToken is the epoll data of the ring's own fd.
 const ringToken = -1
-
-// readinessRecv reports whether connection engines wait for readiness;
-// OURIO_RECV=ring turns it off, so that waiting Reads arm receives on the
-// ring (multishot or plain, as OURIO_RECV_MULTISHOT says).
-func readinessRecv() bool { return os.Getenv("OURIO_RECV") != "ring" }
 
 // epollCreate is a variable so that tests can play a process that cannot
 // create an epoll instance.
@@ -93,7 +89,7 @@ func (e *engine) watch(f *netFD) {
 		e.gens = append(e.gens, 0)
 	}
 	ev := unix.EpollEvent{Events: watchEvents, Fd: slot, Pad: int32(e.gens[slot])}
-	f.rd.rready.Store(true)
+	f.rd.markReady()
 	if err := unix.EpollCtl(e.ep, unix.EPOLL_CTL_ADD, f.fd, &ev); err != nil {
 		e.free = append(e.free, slot)
 		return
@@ -154,34 +150,82 @@ func (e *engine) dispatch() {
 	}
 }
 
-// readable submits the receive of a Read waiting for the socket's data, or
-// marks the side readable for the next Read. The caller holds e.mu.
+// readable hands an event to the socket's read side (readstate.go): it
+// submits the receive of a Read waiting for the socket's data, and
+// otherwise marks the side readable for the next Read; end of stream and
+// urgent data also set rsHup. The caller holds e.mu.
 func (f *netFD) readable(events uint32) {
 	s := &f.rd
 	o := &s.op
 	if events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLPRI) != 0 {
-		// End of stream brings no further event and stays for every
-		// later Read to see; past urgent data a short read does not
-		// mean the socket is empty. Until a direct attempt finds it
-		// empty, every Read tries it. (EPOLLERR only marks the side
-		// readable: an error queue that a receive does not drain would
-		// keep it set while the socket has nothing to read.)
-		s.rhup.Store(true)
+		// End of stream brings no further event; past urgent data a
+		// short read does not mean the socket is empty. (EPOLLERR only
+		// marks the side readable: an error queue that a receive does
+		// not drain would keep it set while the socket has nothing to
+		// read.)
+		s.rs.Or(rsHup)
 	}
-	if !o.inflight || !o.rw || o.sub || o.detached {
-		s.rready.Store(true)
+	if o.state != opAwait {
+		s.markReady()
 		return
 	}
-	h, err := f.e.ring.Recv(f.fd, o.buf, unix.MSG_DONTWAIT, opCtx(o))
+	h, err := f.e.ring.Recv(f.fd, o.buf, unix.MSG_DONTWAIT, core.Ctx{Callback: recvDone, Userdata: s})
 	if err != nil {
 		// No room on the ring: the Read tries the socket itself.
-		s.rready.Store(true)
-		o.res = -int32(unix.EAGAIN)
-		o.inflight = false
-		f.e.wake(o)
+		s.markReady()
+		f.e.endAwait(o, -int32(unix.EAGAIN))
 		return
 	}
-	o.h, o.sub = h, true
+	o.h, o.state = h, opRecv
+}
+
+// recvDone is the completion callback of a waiting Read's receive. It runs
+// under the engine's mu.
+func recvDone(_ core.Runtime, t *core.Task) error {
+	s := core.UserdataAs[*side](t)
+	o := &s.op
+	res := t.Result.Res
+	if res == -int32(unix.EAGAIN) && o.state == opRecv && s.rs.Load() == 0 {
+		o.state = opAwait // stale readiness: the next event submits again
+		return nil
+	}
+	o.e.endAwait(o, res)
+	return nil
+}
+
+// endAwait ends o's wait for readiness (opAwait, opRecv or opRecvStop)
+// with res, -EAGAIN telling the Read to look again, and wakes its
+// goroutine: at once if it is parked, or, if it is the poller or about to
+// be, through its poll, which sees the op idle. The caller holds e.mu.
+func (e *engine) endAwait(o *op, res int32) {
+	o.state, o.res = opIdle, res
+	e.rwWaiting--
+	switch {
+	case o.parked, e.polling && e.pollerOp == o && !o.takeover:
+		e.wake(o)
+		if !o.parked {
+			// Its goroutine is the poller: it passes the role on
+			// when it sees its operation done (wait.go).
+			e.kickPoller()
+		}
+	default:
+		// Handed the poller's role, its done still holding the
+		// hand-off, or between wait and poll, which sets pollerOp only
+		// once the goroutine runs it: poll sees the op idle at its
+		// first look and sends the wake-up owed to it then.
+		o.owed = true
+	}
+}
+
+// detach sends a Read waiting for readiness, with nothing in the kernel,
+// away at once, for a deadline or Close; it reports whether it did. The
+// caller holds the engine's mu.
+func (s *side) detach() bool {
+	if s.op.state != opAwait {
+		return false
+	}
+	s.op.e.endAwait(&s.op, -int32(unix.EAGAIN))
+	return true
 }
 
 // readReady runs a Read into b on a watched socket. The caller holds s.mu.
@@ -200,22 +244,21 @@ func (f *netFD) readReady(s *side, b []byte) (res int32, err error, done bool) {
 		if s.expired() {
 			return 0, os.ErrDeadlineExceeded, true
 		}
-		// Cleared before the attempt, so that readiness arriving during
-		// it is kept.
-		if s.rready.Swap(false) || s.rhup.Load() || f.raw.Load() {
-			res, ok := f.recvNow(b)
-			if ok {
+		if seen, try := s.claim(f.raw.Load()); try {
+			if res, ok := f.recvNow(b); ok {
 				f.afterRecv(res, b)
 				return res, nil, true
 			}
-			s.rhup.Store(false) // found empty: events tell the rest
+			if !s.foundEmpty(seen) {
+				continue // something arrived during the attempt
+			}
 		}
 		e.mu.Lock()
 		if f.closed.Load() {
 			e.mu.Unlock()
 			return 0, net.ErrClosed, true
 		}
-		if s.rready.Load() || s.rhup.Load() {
+		if s.rs.Load() != 0 {
 			e.mu.Unlock()
 			continue
 		}
@@ -223,15 +266,14 @@ func (f *netFD) readReady(s *side, b []byte) (res int32, err error, done bool) {
 			e.mu.Unlock()
 			return 0, nil, false
 		}
-		o.inflight, o.rw, o.buf = true, true, b
-		e.rwWaiting++
 		if s.expired() {
-			// Its timer may have fired before the Read was waiting.
-			o.inflight, o.rw, o.buf = false, false, nil
-			e.rwWaiting--
+			// Its timer may have fired before the Read was waiting,
+			// and found nothing to cancel.
 			e.mu.Unlock()
 			return 0, os.ErrDeadlineExceeded, true
 		}
+		o.state, o.buf = opAwait, b
+		e.rwWaiting++
 		if !e.onEp {
 			// The poller is parked on the ring's fd, which this Read's
 			// readiness does not reach.
@@ -239,12 +281,11 @@ func (f *netFD) readReady(s *side, b []byte) (res int32, err error, done bool) {
 		}
 		e.wait(o)
 		e.mu.Lock()
-		detached, res := o.detached, o.res
-		o.inflight, o.rw, o.sub, o.detached, o.buf, o.stop = false, false, false, false, nil, false
-		e.rwWaiting--
+		res := o.res
+		o.buf = nil
 		e.mu.Unlock()
-		if detached || res == -int32(unix.ECANCELED) || res == -int32(unix.EAGAIN) {
-			continue // closed, expired or a deadline moved: the loop says
+		if res == -int32(unix.EAGAIN) || res == -int32(unix.ECANCELED) {
+			continue // closed, expired, a deadline moved, or stale: the loop says
 		}
 		f.afterRecv(res, b)
 		return res, nil, true
@@ -260,6 +301,6 @@ func (f *netFD) readReady(s *side, b []byte) (res int32, err error, done bool) {
 // the socket is empty.
 func (f *netFD) afterRecv(res int32, b []byte) {
 	if res <= 0 || int(res) == len(b) || f.net == "unix" {
-		f.rd.rready.Store(true)
+		f.rd.markReady()
 	}
 }

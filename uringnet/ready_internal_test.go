@@ -19,7 +19,7 @@ import (
 // readiness behind it.
 func readyEngine(t *testing.T, servers ...*Conn) *engine {
 	t.Helper()
-	e, err := newEngineMode(nil, 0, true)
+	e, err := newEngine(nil, true)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, e.ep, 0)
 	holdPoller(t, e)
@@ -48,7 +48,7 @@ func keepHarvesting(t *testing.T, e *engine, s *Conn) {
 // epoll fd.
 func TestReadyLoneReadOnRing(t *testing.T) {
 	clients, servers := connPairs(t, 2)
-	e, err := newEngineMode(nil, 0, true)
+	e, err := newEngine(nil, true)
 	require.NoError(t, err)
 	for _, s := range servers {
 		s.fd.moveTo(e)
@@ -64,7 +64,7 @@ func TestReadyLoneReadOnRing(t *testing.T) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		o := &servers[0].fd.rd.op
-		return e.polling && e.asleep && !e.onEp && o.inflight && !o.rw
+		return e.polling && e.asleep && !e.onEp && o.state == opRing
 	})
 	go read(servers[1])
 	eventually(t, "the poller did not move onto the epoll fd", func() bool {
@@ -87,14 +87,14 @@ func waitingForReadiness(s *Conn) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	o := &s.fd.rd.op
-	return o.inflight && o.rw && !o.sub
+	return o.state == opAwait
 }
 
 // TestReadyWithoutEpoll checks that an engine that cannot create its epoll
 // instance still serves Reads, on the ring.
 func TestReadyWithoutEpoll(t *testing.T) {
 	epollCreate = func(int) (int, error) { return -1, unix.EMFILE }
-	e, err := newEngineMode(nil, 0, true)
+	e, err := newEngine(nil, true)
 	epollCreate = unix.EpollCreate1
 	require.NoError(t, err)
 	require.Equal(t, -1, e.ep)
@@ -193,14 +193,13 @@ func TestReadyStaleSlotEventIgnored(t *testing.T) {
 	require.NoError(t, servers[0].Close())
 	servers[1].fd.moveTo(e)
 	require.Equal(t, slot, servers[1].fd.slot, "the slot was not reused")
-	servers[1].fd.rd.rready.Store(false)
+	servers[1].fd.rd.rs.Store(0)
 	e.mu.Lock()
 	e.events[0] = unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: slot, Pad: int32(gen)}
 	e.nev = 1
 	e.dispatch()
 	e.mu.Unlock()
-	require.False(t, servers[1].fd.rd.rready.Load(), "an old event marked the new connection readable")
-	require.False(t, servers[1].fd.rd.rhup.Load(), "an old event ended the new connection's stream")
+	require.Zero(t, servers[1].fd.rd.rs.Load(), "an old event reached the new connection")
 }
 
 // TestReadyUnderMovingDeadlines reads 1 MiB on each of six connections of
@@ -265,7 +264,7 @@ func TestReadyUrgentData(t *testing.T) {
 	s := servers[0]
 	e := readyEngine(t, servers...)
 	keepHarvesting(t, e, servers[1])
-	s.fd.rd.rready.Store(false)
+	s.fd.rd.rs.Store(0)
 	rc, err := clients[0].SyscallConn()
 	require.NoError(t, err)
 	require.NoError(t, rc.Control(func(fd uintptr) {
@@ -273,7 +272,7 @@ func TestReadyUrgentData(t *testing.T) {
 		unix.Sendto(int(fd), []byte("!"), unix.MSG_OOB, nil)
 		unix.Write(int(fd), []byte("def"))
 	}))
-	eventually(t, "the event was not harvested", func() bool { return s.fd.rd.rready.Load() })
+	eventually(t, "the event was not harvested", func() bool { return s.fd.rd.rs.Load()&rsReady != 0 })
 	var got []byte
 	require.NoError(t, s.SetReadDeadline(time.Now().Add(5*time.Second)))
 	for len(got) < 6 {
@@ -293,7 +292,7 @@ func TestReadyErrorQueueWaits(t *testing.T) {
 	s := servers[0]
 	e := readyEngine(t, servers...)
 	keepHarvesting(t, e, servers[1])
-	s.fd.rd.rready.Store(false)
+	s.fd.rd.rs.Store(0)
 	rc, err := s.SyscallConn()
 	require.NoError(t, err)
 	require.NoError(t, rc.Control(func(fd uintptr) {
@@ -305,7 +304,7 @@ func TestReadyErrorQueueWaits(t *testing.T) {
 	_, err = clients[0].Read(make([]byte, 1))
 	require.NoError(t, err)
 	eventually(t, "the error queue's event was not harvested", func() bool {
-		return s.fd.rd.rready.Load() || s.fd.rd.rhup.Load()
+		return s.fd.rd.rs.Load() != 0
 	})
 	done := make(chan string, 1)
 	go func() {
@@ -328,7 +327,7 @@ func TestReadyDeadlineWhileReceiveSubmitted(t *testing.T) {
 	_, servers := connPairs(t, 1)
 	s := servers[0]
 	e := readyEngine(t, s)
-	s.fd.rd.rready.Store(false)
+	s.fd.rd.rs.Store(0)
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.Read(make([]byte, 8))

@@ -111,11 +111,12 @@ func (e *engine) wait(o *op) {
 	}
 	for {
 		<-o.done
+		// takeover is written under e.mu before the token, and cleared
+		// by this goroutine's poll: reading it here races with neither.
 		if !o.takeover {
 			return
 		}
 		// Handed the poller's role while still in flight.
-		o.takeover = false
 		e.poll(o)
 	}
 }
@@ -125,7 +126,7 @@ func (e *engine) wait(o *op) {
 // own.done holds own's completion.
 func (e *engine) poll(own *op) {
 	e.mu.Lock()
-	e.pollerOp = own
+	e.pollerOp, own.takeover = own, false
 	e.mu.Unlock()
 	for {
 		e.mu.Lock()
@@ -137,7 +138,7 @@ func (e *engine) poll(own *op) {
 		readied := e.readied
 		e.dispatch()
 		e.ring.Run(core.NoWait)
-		if !own.inflight || own.detached {
+		if own.state == opIdle {
 			e.handOff()
 			if own.owed {
 				own.owed = false

@@ -66,20 +66,6 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, handled boo
 		// handed on whole, so the read deadline or Close striking now
 		// strands nothing.
 		n, err := c.drain(p.w, chunk)
-		if err == errOrphan {
-			// Bytes a multishot or orphaned receive brought come before
-			// the socket's: hand them over through Read, then splice on.
-			m, err := c.copyHeld(w)
-			written += m
-			if err == io.EOF {
-				return written, true, nil
-			}
-			if err != nil {
-				return written, true, err
-			}
-			handled = true
-			continue
-		}
 		if err != nil {
 			if !handled && errors.Is(err, unix.EINVAL) {
 				return 0, false, nil // the socket cannot be spliced from; nothing moved
@@ -110,49 +96,14 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, handled boo
 	}
 }
 
-// copyHeld writes to w, through Read, the bytes that receives brought and
-// no Read has taken yet, so that a splice from the socket starts after
-// them. Its buffer is larger than a provided buffer, so these Reads never
-// arm a multishot receive; it stops once nothing is held, before a Read
-// would wait on the socket itself. io.EOF means the stream ended.
-func (c *Conn) copyHeld(w io.Writer) (int64, error) {
-	buf := make([]byte, 2*msBufSize)
-	var n int64
-	for c.fd.rd.lockedHolds() {
-		k, err := c.Read(buf)
-		if k > 0 {
-			m, werr := w.Write(buf[:k])
-			n += int64(m)
-			if werr != nil {
-				return n, werr
-			}
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// errOrphan tells spliceVia that the read side has an orphaned receive,
-// whose bytes a splice from the socket would overtake.
-var errOrphan = errors.New("uringnet: an orphaned receive holds the next bytes")
-
 // drain splices up to limit bytes from the socket into the pipe's write end,
-// waiting on the ring for them to arrive; 0 means EOF, and errOrphan that
-// the read side holds an orphaned receive. Its other errors are
+// waiting on the ring for them to arrive; 0 means EOF. Its errors are
 // shaped as Read's. The read side is held only for this, so Close and other
 // readers are never held up by a slow destination.
 func (c *Conn) drain(pipe, limit int) (int, error) {
 	s := &c.fd.rd
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.msOn {
-		c.fd.settleMS(s) // after it, s.msOn says whether bytes are queued
-	}
-	if s.holds() {
-		return 0, errOrphan
-	}
 	for {
 		res, err := c.fd.do(s, kindSplice, args{in: c.fd.fd, off: -1, out: pipe, n: limit})
 		if err != nil {

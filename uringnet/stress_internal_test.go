@@ -13,20 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestMultishotUnderMovingDeadlines reads 1 MiB on each of six connections
-// that share eight provided buffers, with Reads of sizes on both sides of a
-// buffer's and deadlines of up to 300 µs set and cleared at random, so the
-// multishot queue, ENOBUFS, large Reads and interrupted waits all mix. It
-// checks that every byte arrives in order and every buffer comes back.
-func TestMultishotUnderMovingDeadlines(t *testing.T) {
-	const conns = 6
-	e := testEngine(t, 8)
-	clients, servers := connPairs(t, conns)
-	onEngine(e, servers...)
-	readUnderMovingDeadlines(t, clients, servers, []int{1, 64, 128, 1000, msBufSize, 2 * msBufSize, 40000})
-	closeAll(t, e, servers)
-}
-
 // readUnderMovingDeadlines sends 1 MiB from each client, in writes of random
 // sizes with random pauses, and reads it on its server with Reads of the
 // given sizes, picked at random, under deadlines of up to 300 µs set and
@@ -85,12 +71,12 @@ func readUnderMovingDeadlines(t *testing.T, clients, servers []*Conn, sizes []in
 	}
 }
 
-// TestCloseDuringMultishotReads closes connections while their Reads wait
-// on, or take from, multishot receives, one of them under a 50 µs deadline,
-// 200 times over: every Read must end with net.ErrClosed, none may hang,
-// and every buffer must come back.
-func TestCloseDuringMultishotReads(t *testing.T) {
-	e := testEngine(t, 64)
+// TestCloseDuringReads closes connections while their Reads wait for
+// readiness, or take bytes as they arrive, one of them under a 50 µs
+// deadline, 200 times over: every Read must end with net.ErrClosed and
+// none may hang.
+func TestCloseDuringReads(t *testing.T) {
+	e := readyEngine(t)
 	for round := 0; round < 200; round++ {
 		clients, servers := connPairs(t, 3)
 		onEngine(e, servers...)
@@ -126,5 +112,4 @@ func TestCloseDuringMultishotReads(t *testing.T) {
 			c.Close()
 		}
 	}
-	closeAll(t, e, nil)
 }

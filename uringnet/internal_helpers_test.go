@@ -1,0 +1,57 @@
+package uringnet
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// holdPoller keeps a Read of a connection of its own waiting on e, as its
+// poller, parked, until the test ends.
+func holdPoller(t *testing.T, e *engine) {
+	t.Helper()
+	clients, servers := connPairs(t, 1)
+	onEngine(e, servers[0])
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		servers[0].Read(make([]byte, 1))
+	}()
+	eventually(t, "the holder did not poll", func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.polling && e.asleep
+	})
+	t.Cleanup(func() {
+		clients[0].Write([]byte{0})
+		<-done
+	})
+}
+
+// pattern returns n bytes that differ from one position to the next, with
+// a tag so that two connections' bytes differ too.
+func pattern(n int, tag byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7) ^ byte(i>>8) ^ tag
+	}
+	return b
+}
+
+// eventually waits up to 5 s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), what)
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// onEngine moves conns, before their first operation, onto e.
+func onEngine(e *engine, conns ...*Conn) {
+	for _, c := range conns {
+		c.fd.moveTo(e)
+	}
+}
