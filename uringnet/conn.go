@@ -46,10 +46,12 @@ func (c *Conn) Read(b []byte) (int, error) {
 	if len(b) > maxRW {
 		b = b[:maxRW]
 	}
+	c.fd.raceOrder()
 	s := &c.fd.rd
 	s.mu.Lock()
 	res, err := c.fd.do(s, kindRecv, args{buf: b})
 	s.mu.Unlock()
+	c.fd.raceOrder()
 	switch {
 	case err != nil:
 		return 0, c.opErr("read", err)
@@ -67,6 +69,8 @@ const maxRW = 1 << 30
 // Write writes all of b, or returns how much was written with the error
 // that stopped it. When Write returns, the kernel no longer touches b.
 func (c *Conn) Write(b []byte) (int, error) {
+	c.fd.raceOrder()
+	defer c.fd.raceOrder()
 	s := &c.fd.wr
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -94,6 +98,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 // Close closes the connection, unblocking any Read or Write with an error
 // that matches net.ErrClosed.
 func (c *Conn) Close() error {
+	c.fd.raceOrder()
 	if err := c.fd.Close(); err != nil {
 		return c.opErr("close", err)
 	}

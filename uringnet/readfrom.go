@@ -14,6 +14,8 @@ import (
 // ends just past the bytes sent. Any other reader is copied through a
 // buffer.
 func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
+	c.fd.raceOrder()
+	defer c.fd.raceOrder()
 	lr, _ := r.(*io.LimitedReader)
 	src, limit := r, int64(-1)
 	if lr != nil {

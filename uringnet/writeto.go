@@ -22,6 +22,8 @@ import (
 // writing, and the errors are those package net's WriteTo reports: the
 // socket's read error or w's write error, inside a "writeto" *net.OpError.
 func (c *Conn) WriteTo(w io.Writer) (int64, error) {
+	c.fd.raceOrder()
+	defer c.fd.raceOrder()
 	n, handled, err := c.spliceTo(w)
 	if !handled {
 		n, err = io.Copy(w, readerOnly{c})
