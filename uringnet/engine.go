@@ -215,7 +215,7 @@ func Rings() int {
 // Available reports whether io_uring can be used in this process, and if not,
 // why (the kernel.io_uring_disabled sysctl, a seccomp profile that denies
 // io_uring_setup, an old kernel). When it cannot, Listen and Dial fall back
-// to package net unless Config.NoFallback is set.
+// to package net unless ListenConfig.NoFallback or Dialer.NoFallback is set.
 func Available() error {
 	_, err := defaultEngine()
 	return err
