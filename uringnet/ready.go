@@ -228,6 +228,11 @@ func (s *side) detach() bool {
 	return true
 }
 
+// testHookEmptyAttempt, when set by a test, runs after a Read's direct
+// attempt found the socket empty, before the Read records it: the window
+// in which an event must not be lost.
+var testHookEmptyAttempt func(*netFD)
+
 // readReady runs a Read into b on a watched socket. The caller holds s.mu.
 // done is false when the Read would poll for itself: it then receives on
 // the ring, into its own buffer, without trying the socket again. The
@@ -248,6 +253,9 @@ func (f *netFD) readReady(s *side, b []byte) (res int32, err error, done bool) {
 			if res, ok := f.recvNow(b); ok {
 				f.afterRecv(res, b)
 				return res, nil, true
+			}
+			if testHookEmptyAttempt != nil {
+				testHookEmptyAttempt(f)
 			}
 			if !s.foundEmpty(seen) {
 				continue // something arrived during the attempt

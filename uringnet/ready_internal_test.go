@@ -345,3 +345,44 @@ func TestReadyDeadlineWhileReceiveSubmitted(t *testing.T) {
 		t.Fatal("the Read outlived its deadline")
 	}
 }
+
+// TestReadyEndDuringEmptyAttempt plays, step by step, the interleaving that
+// lost end of stream: a Read tries a socket that stale readiness marked
+// readable, finds it empty, and in the moment before it records that, the
+// peer's last bytes and its FIN arrive and the poller hands their events
+// to the side. The Read must take the bytes, and the next Read must see
+// the end, though no further event will come for it.
+func TestReadyEndDuringEmptyAttempt(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		clients, servers := connPairs(t, 2)
+		c, s := clients[0], servers[0]
+		e := readyEngine(t, servers...)
+		keepHarvesting(t, e, servers[1])
+		s.fd.rd.rs.Store(rsReady) // stale: the socket is empty
+		once := false
+		testHookEmptyAttempt = func(f *netFD) {
+			if f != s.fd || once {
+				return
+			}
+			once = true
+			if _, err := c.Write([]byte("last")); err != nil {
+				t.Error(err)
+			}
+			c.Close()
+			deadline := time.Now().Add(5 * time.Second)
+			for s.fd.rd.rs.Load()&rsHup == 0 && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+		require.NoError(t, s.SetReadDeadline(time.Now().Add(5*time.Second)))
+		b := make([]byte, 64)
+		n, err := s.Read(b)
+		testHookEmptyAttempt = nil
+		require.True(t, once, "the Read never found the socket empty")
+		require.NoError(t, err)
+		require.Equal(t, "last", string(b[:n]))
+		n, err = s.Read(b)
+		require.Equal(t, 0, n)
+		require.ErrorIs(t, err, io.EOF, "round %d: the end of stream was lost", round)
+	}
+}
