@@ -22,7 +22,8 @@ type netFD struct {
 	raw    atomic.Bool // SyscallConn was called: Reads always try the socket
 	slot   int32       // in the engine's epoll instance (ready.go), or -1
 	rd, wr side
-	order  atomic.Uint32 // touched by raceOrder, in the race build only
+	//lint:ignore U1000 used by raceOrder in the race build only
+	order atomic.Uint32
 	// sys is held shared by calls that use the descriptor outside the ring
 	// (socket options, shutdown, raw access) and exclusively by Close, so
 	// Close never frees a descriptor number such a call is about to use.

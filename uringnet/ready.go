@@ -201,13 +201,13 @@ func (e *engine) endAwait(o *op, res int32) {
 	o.state, o.res = opIdle, res
 	e.rwWaiting--
 	switch {
-	case o.parked, e.polling && e.pollerOp == o && !o.takeover:
+	case o.parked:
 		e.wake(o)
-		if !o.parked {
-			// Its goroutine is the poller: it passes the role on
-			// when it sees its operation done (wait.go).
-			e.kickPoller()
-		}
+	case e.polling && e.pollerOp == o && !o.takeover:
+		// Its goroutine is the poller: it passes the role on when it
+		// sees its operation done (wait.go).
+		e.wake(o)
+		e.kickPoller()
 	default:
 		// Handed the poller's role, its done still holding the
 		// hand-off, or between wait and poll, which sets pollerOp only
