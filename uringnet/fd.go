@@ -33,6 +33,7 @@ type netFD struct {
 // incref holds off Close while the descriptor is used outside the ring; it
 // reports false once the descriptor is closed.
 func (f *netFD) incref() bool {
+	f.raceOrder()
 	f.sys.RLock()
 	if f.closed.Load() {
 		f.sys.RUnlock()
@@ -105,7 +106,7 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		}
 		return res, err
 	}
-	if kind == kindSplice {
+	if kind == kindSplice && s == &f.rd {
 		// A splice reads past the side's readiness (readstate.go).
 		s.markReady()
 	}

@@ -51,3 +51,32 @@ func TestRaceOrderWriteThenRead(t *testing.T) {
 		}
 	})
 }
+
+// TestRaceOrderCloseWriteThenEOF checks the same edge for CloseWrite: a
+// goroutine stores a value and half-closes, the peer answers the end of
+// stream by closing, and a Read already waiting sees EOF and loads the
+// value. Package net orders CloseWrite through its descriptor lock too.
+func TestRaceOrderCloseWriteThenEOF(t *testing.T) {
+	if !raceEnabled {
+		t.Skip("only the race detector can tell: run with -race")
+	}
+	forBoth(t, func(t *testing.T, im impl) {
+		client, server := pair(t, im, "tcp")
+		go func() {
+			io.Copy(io.Discard, server)
+			time.Sleep(5 * time.Millisecond) // the half-close has long returned
+			server.Close()
+		}()
+		var shared int
+		ended := make(chan error, 1)
+		go func() {
+			_, err := client.Read(make([]byte, 1))
+			_ = shared
+			ended <- err
+		}()
+		time.Sleep(time.Millisecond) // the Read waits first
+		shared = 1
+		require.NoError(t, client.(interface{ CloseWrite() error }).CloseWrite())
+		require.ErrorIs(t, <-ended, io.EOF)
+	})
+}
