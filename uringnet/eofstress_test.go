@@ -627,16 +627,8 @@ func runClient(c *cycle) error {
 			return err
 		}
 		e.close()
-	case scCloseMidRead, scDeadlineExpire:
-		if c.racer == dialed {
-			return raceRead(c, e, rng)
-		}
-		return finishAfterRace(c, e)
-	case scDeadlineCleared:
-		if c.racer == dialed {
-			return raceDeadlinesThenEOF(c, e, rng)
-		}
-		return finishAfterRace(c, e)
+	case scCloseMidRead, scDeadlineExpire, scDeadlineCleared:
+		return c.raced(e, dialed, rng)
 	}
 	return nil
 }
@@ -674,18 +666,23 @@ func runServer(c *cycle) error {
 			return err
 		}
 		return e.readToEnd(nil, true, nil)
-	case scCloseMidRead, scDeadlineExpire:
-		if c.racer == accepted {
-			return raceRead(c, e, rng)
-		}
-		return finishAfterRace(c, e)
-	case scDeadlineCleared:
-		if c.racer == accepted {
-			return raceDeadlinesThenEOF(c, e, rng)
-		}
-		return finishAfterRace(c, e)
+	case scCloseMidRead, scDeadlineExpire, scDeadlineCleared:
+		return c.raced(e, accepted, rng)
 	}
 	return nil
+}
+
+// raced plays side's part in a scenario whose Reads race a Close or
+// deadlines: the racing side's Read is interrupted, the other side ends
+// the connection after it.
+func (c *cycle) raced(e *end, side int, rng *rand.Rand) error {
+	switch {
+	case c.racer != side:
+		return finishAfterRace(c, e)
+	case c.sc == scDeadlineCleared:
+		return raceDeadlinesThenEOF(c, e, rng)
+	}
+	return raceRead(c, e, rng)
 }
 
 // resets reports whether end side of c ends the connection with an RST.

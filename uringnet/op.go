@@ -22,7 +22,7 @@ type op struct {
 	state opState // guarded by the engine's mu, as are the fields below
 	// A parked op is on e.waiters, linked through prev and next; takeover
 	// tells its goroutine, woken while the op is still in flight, that it
-	// is now the engine's poller (see wait.go); owed: detach could not
+	// is now the engine's poller (see wait.go); owed: endAwait could not
 	// wake it yet and its poll must.
 	parked, takeover, owed bool
 	prev, next             *op

@@ -7,8 +7,8 @@ package uringnet
 //
 //   - op.state, the side's operation (guarded by the engine's mu), and
 //   - side.rs, the read side's readiness word (one atomic word: every
-//     change is an atomic read-modify-write, and readable, the only
-//     writer besides the Read, changes it under the engine's mu).
+//     change is an atomic read-modify-write; readable changes it under
+//     the engine's mu, the Read and a splice under the side's).
 //
 // # op.state
 //
@@ -41,7 +41,8 @@ package uringnet
 //	opRecv → opRecvStop    cancelInFlight (deadline or Close)
 //	opRecvStop → opIdle    its completion, whatever it brings
 //
-// A side whose op is opAwait or opRecv counts in the engine's rwWaiting;
+// A side whose op is opAwait, opRecv or opRecvStop counts in the engine's
+// rwWaiting;
 // endAwait is the one way out of those states.
 //
 // # side.rs
@@ -68,6 +69,8 @@ package uringnet
 //	                     the swap fails and the Read tries again
 //	Read, afterRecv      sets rsReady after a read that may have left
 //	                     bytes
+//	watch, a splice      set rsReady: a new socket, and one a splice read
+//	                     past, are tried before a Read waits
 //
 // Why no event is lost: readable runs under the engine's mu, and a Read
 // parks (opIdle → opAwait) only under the same mu, after finding rs empty.

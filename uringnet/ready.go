@@ -17,9 +17,9 @@ import (
 // submitted (MSG_DONTWAIT: never armed in the kernel), and the poller wakes
 // the Reads.
 //
-// A receive armed in the kernel before its data arrived (a plain receive
-// or a multishot one) has its completion work run on the thread that
-// submitted it, which the kernel wakes for it. Go's threads sleep in
+// A receive armed in the kernel before its data arrived has its
+// completion work run on the thread that submitted it, which the kernel
+// wakes for it. Go's threads sleep in
 // futexes when their P has no work, so arrivals woke sleeping threads only
 // to receive and to wake the netpoller's: under net/http keep-alive (wrk
 // -c64), 15,000 task-work wake-ups in 3 s, a tenth of all requests, and
