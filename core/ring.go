@@ -456,12 +456,11 @@ func (r *Ring) submitAndWait(wait uint32) error {
 		if wait > 0 && r.cqReady() {
 			wait = 0
 		}
-		var errno unix.Errno
-		if wait > 0 {
-			_, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), uintptr(wait), flags, 0, 0)
-		} else {
-			_, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), 0, flags, 0, 0)
-		}
+		// Syscall, never RawSyscall, even when not waiting: submitting
+		// can wake other threads, and a thread preempted on its way out
+		// of a raw call keeps its P, stalling every goroutine queued on
+		// it for the kernel's time slice.
+		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), uintptr(wait), flags, 0, 0)
 		switch errno {
 		case 0:
 			return nil
