@@ -40,7 +40,7 @@ func (f *netFD) now(s *side, kind int, a args) (int32, bool) {
 	case kindSend:
 		return f.sendNow(a.buf)
 	case kindAccept:
-		return f.acceptNow(&s.op.sa)
+		return f.acceptNow(s.op.sa)
 	}
 	return 0, false
 }

@@ -39,7 +39,7 @@
 // epoll_wait; a Read that waits for readiness behind it moves the parked
 // poller onto the epoll fd.
 // Writes that must wait, Accepts, Dials and splices are operations on the
-// ring. Each connection keeps one operation slot and one channel per
+// ring. Each connection keeps one operation slot and one wake-up per
 // direction, so steady-state reads and writes allocate nothing. The states
 // a Read passes through, and why no readiness is lost between its attempt
 // and its wait, are written down in readstate.go.

@@ -21,9 +21,10 @@ type netFD struct {
 	closed atomic.Bool
 	raw    atomic.Bool // SyscallConn was called: Reads always try the socket
 	slot   int32       // in the engine's epoll instance (ready.go), or -1
-	rd, wr side
 	//lint:ignore U1000 used by raceOrder in the race build only
-	order atomic.Uint32
+	order  atomic.Uint32
+	rd, wr side
+	tmu    sync.Mutex // guards both sides' timers
 	// sys is held shared by calls that use the descriptor outside the ring
 	// (socket options, shutdown, raw access) and exclusively by Close, so
 	// Close never frees a descriptor number such a call is about to use.
@@ -46,10 +47,10 @@ func (f *netFD) decref() { f.sys.RUnlock() }
 
 func newFD(e *engine, fd int, network string) *netFD {
 	f := &netFD{e: e, fd: fd, net: network, slot: -1}
-	f.rd.op.init(e)
-	f.wr.op.init(e)
-	f.rd.expire = func() { f.cancel(&f.rd) }
-	f.wr.expire = func() { f.cancel(&f.wr) }
+	f.rd.op.e, f.wr.op.e = e, e
+	f.rd.op.done.empty()
+	f.wr.op.done.empty()
+	f.rd.fd, f.wr.fd = f, f
 	return f
 }
 
@@ -163,7 +164,7 @@ func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
 		e.flush()
 		if o.state == opIdle { // the ring ran it as it was submitted
 			e.mu.Unlock()
-			<-o.done
+			o.done.take()
 		} else {
 			// The deadline may have passed after the check above and
 			// before the operation was in flight, when its timer found

@@ -152,10 +152,13 @@ var _ net.Listener = (*Listener)(nil)
 func (l *Listener) Accept() (net.Conn, error) {
 	s := &l.fd.rd
 	s.mu.Lock()
+	if s.op.sa == nil {
+		s.op.sa = new(unix.RawSockaddrAny)
+	}
 	res, err := l.fd.do(s, kindAccept, args{})
 	var raw unix.RawSockaddrAny
 	if err == nil && res >= 0 {
-		raw = s.op.sa
+		raw = *s.op.sa
 	}
 	s.mu.Unlock()
 	if err == nil && res < 0 {

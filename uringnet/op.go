@@ -14,10 +14,11 @@ import (
 // socket's receive has run (readstate.go). It is reused for every
 // operation in that direction, so the steady state allocates nothing.
 type op struct {
-	done  chan struct{}
-	res   int32
-	h     core.Handle
-	sa    unix.RawSockaddrAny
+	done wakeup // hands the op's completion to its goroutine
+	h    core.Handle
+	// sa receives an accept's peer address; a listener's read side
+	// alone has one, so a connection's ops carry no sockaddr.
+	sa    *unix.RawSockaddrAny
 	e     *engine
 	state opState // guarded by the engine's mu, as are the fields below
 	// A parked op is on e.waiters, linked through prev and next; takeover
@@ -25,13 +26,9 @@ type op struct {
 	// is now the engine's poller (see wait.go); owed: endAwait could not
 	// wake it yet and its poll must.
 	parked, takeover, owed bool
+	res                    int32 // the kernel's result
 	prev, next             *op
 	buf                    []byte // an awaiting Read's buffer
-}
-
-func (o *op) init(e *engine) {
-	o.done = make(chan struct{}, 1)
-	o.e = e
 }
 
 // opDone is the completion callback of every uringnet operation on the
@@ -40,7 +37,7 @@ func opDone(_ core.Runtime, t *core.Task) error {
 	o := core.UserdataAs[*op](t)
 	o.res = t.Result.Res
 	if t.Result.Op == core.OpAccept {
-		o.sa = *t.RemoteSockaddr()
+		*o.sa = *t.RemoteSockaddr()
 	}
 	o.state = opIdle
 	o.e.wake(o)
@@ -51,12 +48,12 @@ func opDone(_ core.Runtime, t *core.Task) error {
 func opCtx(o *op) core.Ctx { return core.Ctx{Callback: opDone, Userdata: o} }
 
 // wake hands the goroutine waiting on o its completion: off the parked
-// list, counted for the poller, and one token on o.done. The caller holds
+// list, counted for the poller, and o.done's token. The caller holds
 // e.mu.
 func (e *engine) wake(o *op) {
 	e.waiters.remove(o)
 	e.readied++
-	o.done <- struct{}{}
+	o.done.give()
 }
 
 // side is one direction of a descriptor: the lock that lets one operation at
@@ -66,9 +63,8 @@ type side struct {
 	mu       sync.Mutex
 	op       op
 	deadline atomic.Int64 // UnixNano, 0 for none
-	tmu      sync.Mutex   // guards timer: deadlines may be set concurrently
-	timer    *time.Timer
-	expire   func() // cancels the in-flight op; bound once, so timers allocate once
+	timer    *time.Timer  // guarded by fd.tmu: deadlines may be set concurrently
+	fd       *netFD       // the side's socket, which its deadline timer cancels on
 	// rs is the read side's readiness word (readstate.go); one atomic
 	// word, its rules written there.
 	rs atomic.Uint32
@@ -83,8 +79,8 @@ func (s *side) expired() bool {
 // setDeadline moves the deadline, and cancels an operation in flight if the
 // new deadline has already passed.
 func (s *side) setDeadline(t time.Time) {
-	s.tmu.Lock()
-	defer s.tmu.Unlock()
+	s.fd.tmu.Lock()
+	defer s.fd.tmu.Unlock()
 	if t.IsZero() {
 		s.deadline.Store(0)
 		if s.timer != nil {
@@ -98,11 +94,13 @@ func (s *side) setDeadline(t time.Time) {
 		if s.timer != nil {
 			s.timer.Stop()
 		}
-		s.expire()
+		s.fd.cancel(s)
 		return
 	}
 	if s.timer == nil {
-		s.timer = time.AfterFunc(d, s.expire)
+		// Made with the side's first timed deadline, once: most
+		// connections never set one.
+		s.timer = time.AfterFunc(d, func() { s.fd.cancel(s) })
 	} else {
 		s.timer.Reset(d)
 	}
@@ -123,8 +121,8 @@ func (s *side) cancelInFlight(r *core.Ring) {
 }
 
 func (s *side) stopTimer() {
-	s.tmu.Lock()
-	defer s.tmu.Unlock()
+	s.fd.tmu.Lock()
+	defer s.fd.tmu.Unlock()
 	if s.timer != nil {
 		s.timer.Stop()
 	}

@@ -14,7 +14,7 @@ import (
 // One goroutine at a time, the poller, waits for the ring's completions
 // on behalf of every goroutine of the engine, runs them, and so readies the
 // goroutines whose operations finished; the others park on their
-// operation's channel. The poller is itself a goroutine with an operation
+// operation's wakeup (wakeup.go). The poller is itself a goroutine with an operation
 // in flight: when its own completes it hands the role to the
 // longest-waiting parked goroutine, or, with none left, gives it up, so
 // that the next goroutine to wait polls for itself.
@@ -110,7 +110,7 @@ func (e *engine) wait(o *op) {
 		e.mu.Unlock()
 	}
 	for {
-		<-o.done
+		o.done.take()
 		// takeover is written under e.mu before the token, and cleared
 		// by this goroutine's poll: reading it here races with neither.
 		if !o.takeover {
@@ -142,7 +142,7 @@ func (e *engine) poll(own *op) {
 			e.handOff()
 			if own.owed {
 				own.owed = false
-				own.done <- struct{}{}
+				own.done.give()
 			}
 			e.mu.Unlock()
 			return
@@ -193,7 +193,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 func (e *engine) handOff() {
 	if w := e.waiters.popFront(); w != nil {
 		w.takeover = true
-		w.done <- struct{}{}
+		w.done.give()
 		return
 	}
 	e.polling = false
