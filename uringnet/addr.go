@@ -16,7 +16,16 @@ func rawToAddr(network string, raw *unix.RawSockaddrAny) net.Addr {
 	if ap, ok := core.SockaddrToAddrPort(raw); ok {
 		// An IPv4-mapped peer of a dual-stack socket keeps its 16-byte
 		// form, as in package net.
-		return net.TCPAddrFromAddrPort(ap)
+		a := net.TCPAddrFromAddrPort(ap)
+		if raw.Addr.Family == unix.AF_INET6 {
+			// A link-local address names its interface, as in net.
+			if id := (*unix.RawSockaddrInet6)(unsafe.Pointer(raw)).Scope_id; id != 0 {
+				if ifi, err := net.InterfaceByIndex(int(id)); err == nil {
+					a.Zone = ifi.Name
+				}
+			}
+		}
+		return a
 	}
 	if raw.Addr.Family == unix.AF_UNIX {
 		p := (*unix.RawSockaddrUnix)(unsafe.Pointer(raw))
@@ -39,6 +48,17 @@ func rawToAddr(network string, raw *unix.RawSockaddrAny) net.Addr {
 }
 
 func localAddr(network string, fd int) net.Addr {
+	// The raw call: x/sys's Getsockname asks every IPv4 and IPv6 socket
+	// for its protocol too (one more system call per accepted
+	// connection), and allocates the sockaddr it converts.
+	var raw unix.RawSockaddrAny
+	n := uint32(unix.SizeofSockaddrAny)
+	if _, _, errno := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(&raw)), uintptr(unsafe.Pointer(&n))); errno != 0 {
+		return nil
+	}
+	if raw.Addr.Family != unix.AF_UNIX {
+		return rawToAddr(network, &raw)
+	}
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
 		return nil
