@@ -30,8 +30,10 @@
 // command then exits 1.
 //
 // Everything goes to stdout and, with the raw per-round figures and SVG
-// charts, to docs/benchmarks/results.md and results.json (-out changes the
-// directory, -out "" writes nothing). Progress goes to stderr.
+// charts, to results.md and results.json: a full run's to the repository's
+// docs/benchmarks, a quick run's to a new temporary directory it names, so
+// that a quick look never overwrites the committed results (-out chooses
+// the directory, -out "" writes nothing). Progress goes to stderr.
 package main
 
 import (
@@ -87,7 +89,7 @@ func main() {
 	pin := flag.Bool("pin", false, "pin echo servers to CPU 1 and the load generator to CPU 0 (off by default: a server with a ring per CPU needs both)")
 	syscalls := flag.Bool("syscalls", true, "count each echo server's syscalls per message in a short extra pass in round 1 (perf stat, else strace)")
 	gen := flag.String("gen", defaultGen, "echo load generator: ring (every connection on one of Ourio's rings, on one thread) or net (package net, a goroutine per connection)")
-	out := flag.String("out", "", `directory for results.json, results.md and the charts (default docs/benchmarks in the repository; "" after -out= writes nothing)`)
+	out := flag.String("out", "", `directory for results.json, results.md and the charts (default: docs/benchmarks in the repository, or a new temporary directory with -quick; "" after -out= writes nothing)`)
 	flag.Parse()
 
 	set := map[string]bool{}
@@ -118,9 +120,11 @@ func main() {
 	if err := cfg.check(); err != nil {
 		log.Fatal(err)
 	}
-	cfg.outDir = *out
-	if !set["out"] {
-		cfg.outDir = filepath.Join(repoDir(), "docs", "benchmarks")
+	if cfg.outDir, err = resultsDir(cfg.quick, *out, set["out"]); err != nil {
+		log.Fatal(err)
+	}
+	if cfg.quick && !set["out"] {
+		fmt.Fprintf(os.Stderr, "quick run: results go to %s, docs/benchmarks is left as it is\n", cfg.outDir)
 	}
 	if cfg.pin {
 		if err := pinSelf(0); err != nil {
@@ -406,6 +410,21 @@ func intList(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// resultsDir is where a run writes its files. An explicit -out wins, ""
+// meaning nowhere. Otherwise a full run writes docs/benchmarks in the
+// repository, the figures the README quotes, and a quick run, too short to
+// stand for anything, writes a new temporary directory rather than
+// overwrite them.
+func resultsDir(quick bool, out string, outSet bool) (string, error) {
+	switch {
+	case outSet:
+		return out, nil
+	case quick:
+		return os.MkdirTemp("", "ourio-bench-quick-")
+	}
+	return filepath.Join(repoDir(), "docs", "benchmarks"), nil
 }
 
 // repoDir is the directory of the ourio module that bench's module, where
