@@ -3,7 +3,6 @@ package uringnet_test
 import (
 	"bytes"
 	"io"
-	"net"
 	"runtime"
 	"strconv"
 	"testing"
@@ -117,21 +116,7 @@ func BenchmarkReadFromReader(b *testing.B) {
 	for _, size := range []int{4 << 10, 64 << 10} {
 		for _, im := range impls {
 			b.Run(im.name+"/"+strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer ln.Close()
-				c, err := im.Dial("tcp", ln.Addr().String())
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer c.Close()
-				s, err := ln.Accept()
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
+				c, s := dialedPair(b, im)
 				go io.Copy(io.Discard, s)
 				payload := make([]byte, size)
 				br := bytes.NewReader(payload)
