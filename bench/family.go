@@ -10,7 +10,7 @@ import (
 
 // A family is a group of workloads measured beside the echo table (net/http
 // under wrk and h2load, bulk transfer, idle connections). Each registers
-// itself from its own file with register, and go run ./bench runs the
+// itself from its own file with register, and the bench command runs the
 // families named by -workloads after the echo workloads.
 type family struct {
 	name string // the -workloads name

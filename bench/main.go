@@ -1,8 +1,11 @@
 // Command bench runs Ourio's servers side by side with package net and the
 // event-loop peers, and reports each figure beside package net's:
 //
-//	go run ./bench            # 5 rounds of 3 s per server and workload
-//	go run ./bench -quick     # 2 short rounds, under a minute
+//	go run -C bench .            # 5 rounds of 3 s per server and workload
+//	go run -C bench . -quick     # 2 short rounds, under a minute
+//
+// (from the repository's root; bench is a module of its own, so that the
+// peers it measures stay out of the library's module graph).
 //
 // The echo workloads come first: ping-pong at 64 B and 4 KiB, 1, 64 and
 // 1,000 connections, giving messages per second, p50 and p99 round trip,
@@ -27,8 +30,10 @@
 // command then exits 1.
 //
 // Everything goes to stdout and, with the raw per-round figures and SVG
-// charts, to docs/benchmarks/results.md and results.json (-out changes the
-// directory, -out "" writes nothing). Progress goes to stderr.
+// charts, to results.md and results.json: a full run's to the repository's
+// docs/benchmarks, a quick run's to a new temporary directory it names, so
+// that a quick look never overwrites the committed results (-out chooses
+// the directory, -out "" writes nothing). Progress goes to stderr.
 package main
 
 import (
@@ -84,7 +89,7 @@ func main() {
 	pin := flag.Bool("pin", false, "pin echo servers to CPU 1 and the load generator to CPU 0 (off by default: a server with a ring per CPU needs both)")
 	syscalls := flag.Bool("syscalls", true, "count each echo server's syscalls per message in a short extra pass in round 1 (perf stat, else strace)")
 	gen := flag.String("gen", defaultGen, "echo load generator: ring (every connection on one of Ourio's rings, on one thread) or net (package net, a goroutine per connection)")
-	out := flag.String("out", "", `directory for results.json, results.md and the charts (default docs/benchmarks in the module; "" after -out= writes nothing)`)
+	out := flag.String("out", "", `directory for results.json, results.md and the charts (default: docs/benchmarks in the repository, or a new temporary directory with -quick; "" after -out= writes nothing)`)
 	flag.Parse()
 
 	set := map[string]bool{}
@@ -112,12 +117,14 @@ func main() {
 	if cfg.conns, err = intList(*conns); err != nil {
 		log.Fatalf("-conns: %v", err)
 	}
-	cfg.outDir = *out
-	if !set["out"] {
-		cfg.outDir = filepath.Join(moduleDir(), "docs", "benchmarks")
-	}
 	if err := cfg.check(); err != nil {
 		log.Fatal(err)
+	}
+	if cfg.outDir, err = resultsDir(cfg.quick, *out, set["out"]); err != nil {
+		log.Fatal(err)
+	}
+	if cfg.quick && !set["out"] {
+		fmt.Fprintf(os.Stderr, "quick run: results go to %s, docs/benchmarks is left as it is\n", cfg.outDir)
 	}
 	if cfg.pin {
 		if err := pinSelf(0); err != nil {
@@ -129,7 +136,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	res.Meta.Command = strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " "))
+	res.Meta.Command = strings.TrimSpace("go run -C bench . " + strings.Join(os.Args[1:], " "))
 	if cfg.outDir != "" {
 		if err := res.writeCharts(cfg.outDir); err != nil {
 			log.Fatal(err)
@@ -405,12 +412,28 @@ func intList(s string) ([]int, error) {
 	return out, nil
 }
 
-// moduleDir is the directory of the main module, so the default output
-// lands in the repository's docs/ wherever the command is run from.
-func moduleDir() string {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if gomod := strings.TrimSpace(string(out)); err == nil && gomod != "" && gomod != os.DevNull {
-		return filepath.Dir(gomod)
+// resultsDir is where a run writes its files. An explicit -out wins, ""
+// meaning nowhere. Otherwise a full run writes docs/benchmarks in the
+// repository, the figures the README quotes, and a quick run, too short to
+// stand for anything, writes a new temporary directory rather than
+// overwrite them.
+func resultsDir(quick bool, out string, outSet bool) (string, error) {
+	switch {
+	case outSet:
+		return out, nil
+	case quick:
+		return os.MkdirTemp("", "ourio-bench-quick-")
 	}
-	return "."
+	return filepath.Join(repoDir(), "docs", "benchmarks"), nil
+}
+
+// repoDir is the directory of the ourio module that bench's module, where
+// go run runs the command, builds against: its go.mod replaces that module
+// with the repository, one directory up.
+func repoDir() string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/ourio-go/ourio").Output()
+	if dir := strings.TrimSpace(string(out)); err == nil && dir != "" {
+		return dir
+	}
+	return ".."
 }

@@ -415,7 +415,7 @@ func chartEmbed(file string) string {
 // writeMarkdown renders the same as results.md.
 func (r *results) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
-	b.WriteString("# Benchmarks\n\nWritten by `go run ./bench`; raw per-round figures are in results.json.\n\n")
+	b.WriteString("# Benchmarks\n\nWritten by `go run -C bench .`; raw per-round figures are in results.json.\n\n")
 	if slices.Contains(r.Meta.Workloads, "echo") {
 		b.WriteString("## Echo\n\n")
 		if f := r.failed("echo"); f != nil {

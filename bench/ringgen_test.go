@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ourio-go/ourio/internal/echoserver"
+	"github.com/ourio-go/ourio/bench/internal/echoserver"
 	"golang.org/x/sys/unix"
 )
 

@@ -71,6 +71,6 @@
 // average; package net makes three, two reads and a write. The epoll fd
 // waits in the netpoller as a socket's does in package net: a busy process
 // picks up its readiness between goroutines, and only an idle one sleeps in
-// epoll_wait. The README and go run ./bench
-// give the measured ratios to package net.
+// epoll_wait. The README and the benchmark command in bench/ give the
+// measured ratios to package net.
 package uringnet

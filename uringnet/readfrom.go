@@ -26,15 +26,15 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 	}
 	f, ok := src.(*os.File)
 	if !ok {
-		return io.Copy(writerOnly{c}, r)
+		return c.copyFrom(r)
 	}
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		return io.Copy(writerOnly{c}, r)
+		return c.copyFrom(r)
 	}
 	off, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
-		return io.Copy(writerOnly{c}, r)
+		return c.copyFrom(r)
 	}
 	remain := fi.Size() - off
 	if limit >= 0 && limit < remain {
@@ -42,7 +42,7 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return io.Copy(writerOnly{c}, r)
+		return c.copyFrom(r)
 	}
 	var n int64
 	var serr error
@@ -61,9 +61,6 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 	}
 	return n, nil
 }
-
-// writerOnly hides ReadFrom so io.Copy does not call it again.
-type writerOnly struct{ io.Writer }
 
 // spliceFrom moves up to remain bytes from fd at off to the socket through a
 // pipe, and returns how many reached the socket.

@@ -17,15 +17,22 @@ import (
 // readFromPair returns a uringnet client conn and the accepted package net
 // server side.
 func readFromPair(t *testing.T) (*uringnet.Conn, net.Conn) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	c, err := (&uringnet.Dialer{NoFallback: true}).Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	s, err := ln.Accept()
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close(); s.Close() })
+	c, s := dialedPair(t, uringImpl)
 	return c.(*uringnet.Conn), s
+}
+
+// dialedPair returns a client conn of im and the package net server side
+// it dialed, both closed when tb ends.
+func dialedPair(tb testing.TB, im impl) (net.Conn, net.Conn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(tb, err)
+	defer ln.Close()
+	c, err := im.Dial("tcp", ln.Addr().String())
+	require.NoError(tb, err)
+	s, err := ln.Accept()
+	require.NoError(tb, err)
+	tb.Cleanup(func() { c.Close(); s.Close() })
+	return c, s
 }
 
 func tempFile(t *testing.T, size int) (*os.File, []byte) {

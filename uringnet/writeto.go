@@ -26,16 +26,13 @@ func (c *Conn) WriteTo(w io.Writer) (int64, error) {
 	defer c.fd.raceOrder()
 	n, handled, err := c.spliceTo(w)
 	if !handled {
-		n, err = io.Copy(w, readerOnly{c})
+		n, err = c.copyTo(w)
 	}
 	if err != nil {
 		return n, c.opErr("writeto", err)
 	}
 	return n, nil
 }
-
-// readerOnly hides WriteTo so io.Copy does not call it again.
-type readerOnly struct{ io.Reader }
 
 // pipeSink is a destination that takes bytes straight from a pipe.
 type pipeSink interface {
@@ -91,7 +88,7 @@ func (c *Conn) spliceVia(sink pipeSink, w io.Writer) (written int64, handled boo
 			if err != nil {
 				return written, true, err
 			}
-			m, err = io.Copy(w, readerOnly{c})
+			m, err = c.copyTo(w)
 			return written + m, true, err
 		}
 		return written, true, err

@@ -1,4 +1,4 @@
-// Command echoserver is the TCP echo server that go run ./bench starts as a
+// Command echoserver is the TCP echo server that the bench command starts as a
 // separate process, so its CPU time is measured apart from the load
 // generator. -impl picks the transport:
 //
@@ -16,7 +16,7 @@
 // Once listening it prints "listening on ADDR" on stdout, then serves until
 // killed (gnet and netpoll also stop cleanly on SIGTERM or SIGINT).
 //
-//	go run ./bench/echoserver -impl callback -addr 127.0.0.1:7007
+//	go run -C bench ./echoserver -impl callback -addr 127.0.0.1:7007
 package main
 
 import (
@@ -26,7 +26,7 @@ import (
 	"log"
 	"net"
 
-	"github.com/ourio-go/ourio/internal/echoserver"
+	"github.com/ourio-go/ourio/bench/internal/echoserver"
 	"github.com/ourio-go/ourio/uringnet"
 )
 

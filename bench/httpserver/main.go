@@ -1,5 +1,5 @@
 // Command httpserver serves a hello-world HTTP response on a uringnet or a
-// package net listener, with net/http or fasthttp, so that go run ./bench
+// package net listener, with net/http or fasthttp, so that the bench command
 // (and wrk or h2load by hand) can compare the transports under the same
 // server code. net/http also speaks HTTP/2 over cleartext (h2c, prior
 // knowledge) on the same port; fasthttp speaks HTTP/1.1 only.
@@ -7,7 +7,7 @@
 // Once listening it prints "listening on ADDR" on stdout, then serves until
 // killed.
 //
-//	go run ./bench/httpserver -listener uringnet -server nethttp -addr 127.0.0.1:8081
+//	go run -C bench ./httpserver -listener uringnet -server nethttp -addr 127.0.0.1:8081
 //
 // fasthttp is the third column the benchmark compares; only this command
 // imports it.

@@ -9,7 +9,7 @@ import (
 )
 
 // TestServers fetches hello world from each server on each listener over
-// HTTP/1.1, and over h2c from net/http, the combinations go run ./bench
+// HTTP/1.1, and over h2c from net/http, the combinations the bench command
 // drives with wrk and h2load.
 func TestServers(t *testing.T) {
 	if err := uringnet.Available(); err != nil {

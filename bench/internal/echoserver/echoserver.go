@@ -1,5 +1,5 @@
 // Package echoserver holds the TCP echo servers the side-by-side benchmark
-// (go run ./bench) runs as separate processes: a goroutine-per-connection
+// (go run -C bench .) runs as separate processes: a goroutine-per-connection
 // server on any net.Listener, so package net and uringnet run the same code,
 // and servers written directly on core's callback API with no goroutine per
 // connection, on one ring (Callback) or a ring per CPU (CallbackRings).

@@ -5,7 +5,7 @@
 // BenchmarkProtoEcho runs all of them beside Go's standard net in one run
 // (goroutine-per-connection echo, 64-byte ping-pong, std net clients):
 //
-//	go test -run x -bench ProtoEcho -benchtime 2s -count 3 ./bench/transportexp
+//	go test -run x -bench ProtoEcho -benchtime 2s -count 3 ./internal/transportexp
 //
 // The designs:
 //   - ring: one shared ring, every Read and Write submits a recv or send
