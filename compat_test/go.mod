@@ -5,11 +5,9 @@ go 1.26.0
 require (
 	github.com/ourio-go/ourio v0.0.0
 	golang.org/x/net v0.62.0
+	golang.org/x/sys v0.49.0
 )
 
-require (
-	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/text v0.43.0 // indirect
-)
+require golang.org/x/text v0.43.0 // indirect
 
 replace github.com/ourio-go/ourio => ../

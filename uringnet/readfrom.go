@@ -2,6 +2,7 @@ package uringnet
 
 import (
 	"io"
+	"net"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -16,6 +17,11 @@ import (
 func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 	c.fd.raceOrder()
 	defer c.fd.raceOrder()
+	if c.fd.closed.Load() {
+		// As package net, whose copy finds the socket closed when it
+		// writes: the write's error inside the readfrom's.
+		return 0, c.opErr("readfrom", c.opErr("write", net.ErrClosed))
+	}
 	lr, _ := r.(*io.LimitedReader)
 	src, limit := r, int64(-1)
 	if lr != nil {
