@@ -51,7 +51,9 @@ func (r *Ring) rwv(op Op, code uint8, fd int, bufs [][]byte, off int64, ctx Ctx)
 	t.bufs = append(t.bufs[:0], bufs...)
 	t.iovs = t.iovs[:0]
 	for _, b := range bufs {
-		t.iovs = append(t.iovs, unix.Iovec{Base: ptrOrNil(b), Len: uint64(len(b))})
+		iov := unix.Iovec{Base: ptrOrNil(b)}
+		iov.SetLen(len(b)) // the field's width follows the architecture
+		t.iovs = append(t.iovs, iov)
 	}
 	s.opcode = code
 	s.fd = int32(fd)
