@@ -41,27 +41,26 @@ func putSockaddr(sa unix.Sockaddr, raw *unix.RawSockaddrAny) (uint32, error) {
 }
 
 // putSockaddrUnix writes a unix name into p as package syscall does. A
-// path needs room for its terminating NUL, so it may have at most 107
-// bytes; an abstract name carries no NUL and may have 108. The empty name
-// (length 2) is an unnamed address, which bind turns into an autobound one.
+// name that starts with '@' or NUL is abstract: the kernel gets it with a
+// leading NUL and no terminating one, so it may fill all 108 bytes of
+// sun_path. A path needs room for its terminating NUL, so it may have at
+// most 107. The empty name (length 2) is an unnamed address, which bind
+// turns into an autobound one.
 func putSockaddrUnix(name string, p *unix.RawSockaddrUnix) (uint32, error) {
 	n := len(name)
-	if n > len(p.Path) || n == len(p.Path) && name[0] != '@' {
+	abstract := n > 0 && (name[0] == '@' || name[0] == 0)
+	if n > len(p.Path) || n == len(p.Path) && !abstract {
 		return 0, unix.EINVAL
 	}
 	p.Family = unix.AF_UNIX
 	for i := 0; i < n; i++ {
 		p.Path[i] = int8(name[i])
 	}
-	l := uint32(2)
-	if n > 0 {
-		l += uint32(n) + 1
-	}
-	// An abstract name loses the NUL counted above; the empty name, whose
-	// first byte is 0 too, keeps its length of 2.
-	if p.Path[0] == '@' || p.Path[0] == 0 && l > 3 {
+	l := uint32(2 + n)
+	if abstract {
 		p.Path[0] = 0
-		l--
+	} else if n > 0 {
+		l++ // the NUL
 	}
 	return l, nil
 }

@@ -29,7 +29,7 @@ func bindRaw(fd int, sa unix.Sockaddr) error {
 // and through package syscall, which package net uses, and checks that the
 // kernel sees the same address or the same error for each: the 108-byte
 // abstract name x/sys/unix refuses, a 108-byte path that has no room for
-// its NUL, names too long for either, a name spelt with a leading NUL, and
+// its NUL, names too long for either, names spelt with a leading NUL, and
 // the empty name the kernel autobinds.
 func TestRawSockaddrUnixMatchesSyscall(t *testing.T) {
 	dir := t.TempDir()
@@ -43,6 +43,8 @@ func TestRawSockaddrUnixMatchesSyscall(t *testing.T) {
 		{"abstract-108", "@" + tag + strings.Repeat("a", 107-len(tag)-1) + "!", nil},
 		{"abstract-109", "@" + tag + strings.Repeat("a", 108-len(tag)-1) + "!", unix.EINVAL},
 		{"nul-abstract", "\x00" + tag + "nul!", nil},
+		{"nul-abstract-108", "\x00" + tag + strings.Repeat("n", 107-len(tag)-1) + "!", nil},
+		{"nul-abstract-109", "\x00" + tag + strings.Repeat("n", 108-len(tag)-1) + "!", unix.EINVAL},
 		{"path-107", pathOf(106) + "!", nil},
 		{"path-108", pathOf(107) + "!", unix.EINVAL},
 		{"path-200", pathOf(199) + "!", unix.EINVAL},
