@@ -252,10 +252,12 @@ func (l *Listener) Close() error {
 func (l *Listener) Addr() net.Addr { return l.fd.laddr }
 
 // SetDeadline sets the deadline for Accept, including one already blocked,
-// as (*net.TCPListener).SetDeadline does; a zero t means none.
+// as (*net.TCPListener).SetDeadline does; a zero t means none. On a closed
+// listener it returns net.ErrClosed itself, unwrapped, as package net's
+// listeners do.
 func (l *Listener) SetDeadline(t time.Time) error {
 	if l.fd.closed.Load() {
-		return &net.OpError{Op: "set", Net: l.fd.net, Addr: l.fd.laddr, Err: net.ErrClosed}
+		return net.ErrClosed
 	}
 	l.fd.rd.setDeadline(t)
 	return nil
