@@ -3,8 +3,11 @@ package compat_test
 import (
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestUnixDialErrors checks what dialing each kind of dead end reports: a
@@ -115,5 +118,58 @@ func TestUnixDialBadInput(t *testing.T) {
 			op:   "dial", net: "unix", source: addrDesc(long), addr: unixAddr("unix", path),
 			errno: syscall.EINVAL,
 		})
+	})
+}
+
+// TestUnixDialBacklogFull dials a listener that accepts nothing until its
+// backlog (net.core.somaxconn, which both stacks ask for) is full: the
+// kernel takes one connection more than the backlog, and the next dial
+// fails at once with EAGAIN rather than waiting, as in package net.
+func TestUnixDialBacklogFull(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backlog, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if need := uint64(backlog + 1000); lim.Cur < need {
+		lim.Cur = min(need, lim.Max)
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+		if lim.Cur < need {
+			t.Fatalf("RLIMIT_NOFILE allows %d descriptors; filling a backlog of %d needs %d", lim.Cur, backlog, need)
+		}
+	}
+	forEachStack(t, func(t *testing.T, s unixStack) {
+		path := sockDir(t) + "/s"
+		s.mustListen(t, "unix", path)
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for len(conns) <= backlog {
+			c, err := s.dial(nil, "unix", path)
+			if err != nil {
+				t.Fatalf("dial %d of a backlog of %d: %v", len(conns)+1, backlog, err)
+			}
+			conns = append(conns, c)
+		}
+		start := time.Now()
+		_, err := s.dial(nil, "unix", path)
+		checkErr(t, "dial past the backlog", err, opErr{
+			text: "dial unix " + path + ": connect: resource temporarily unavailable",
+			op:   "dial", net: "unix", source: "nil", addr: unixAddr("unix", path),
+			errno: syscall.EAGAIN,
+		})
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("the dial past the backlog took %v, want an immediate failure", d)
+		}
 	})
 }
