@@ -1,6 +1,8 @@
 package compat_test
 
 import (
+	"context"
+	"errors"
 	"net"
 	"os"
 	"strconv"
@@ -172,4 +174,90 @@ func TestUnixDialBacklogFull(t *testing.T) {
 			t.Errorf("the dial past the backlog took %v, want an immediate failure", d)
 		}
 	})
+}
+
+// TestUnixControlAndContext checks the Control hooks of a unix dial and
+// listen (the network and address they are given, the socket's type, an
+// error they return) and a dial whose context has ended or whose deadline
+// has passed, which fails before connecting.
+func TestUnixControlAndContext(t *testing.T) {
+	for _, network := range []string{"unix", "unixpacket"} {
+		t.Run(network, func(t *testing.T) {
+			forEachStack(t, func(t *testing.T, s unixStack) {
+				path := sockDir(t) + "/s"
+				wantType := map[string]int{"unix": syscall.SOCK_STREAM, "unixpacket": syscall.SOCK_SEQPACKET}[network]
+				var seen []string
+				control := func(nw, address string, c syscall.RawConn) error {
+					typ := -1
+					c.Control(func(fd uintptr) { typ, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TYPE) })
+					seen = append(seen, nw+" "+address+" "+strconv.Itoa(typ))
+					return nil
+				}
+				boom := errors.New("boom")
+				failing := func(string, string, syscall.RawConn) error { return boom }
+				ctx := context.Background()
+				want := network + " " + path + " " + strconv.Itoa(wantType)
+
+				ln, err := s.listenWith(ctx, control, network, path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				c, err := s.dialWith(ctx, dialOpts{control: control}, network, path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				if len(seen) != 2 || seen[0] != want || seen[1] != want {
+					t.Errorf("Control saw %q, want %q for the listen and the dial", seen, want)
+				}
+
+				_, err = s.listenWith(ctx, failing, network, path+"2")
+				checkErr(t, "listen whose Control fails", err, opErr{
+					text: "listen " + network + " " + path + "2: boom",
+					op:   "listen", net: network, source: "nil", addr: unixAddr(network, path+"2"),
+				})
+				if fileExists(t, path+"2") {
+					t.Errorf("the failed listen left %s", path+"2")
+				}
+				laddr := &net.UnixAddr{Name: abstractName(s.name + "-ctl-" + network), Net: network}
+				_, err = s.dialWith(ctx, dialOpts{laddr: laddr, control: failing}, network, path)
+				checkErr(t, "dial whose Control fails", err, opErr{
+					text: "dial " + network + " " + laddr.Name + "->" + path + ": boom",
+					op:   "dial", net: network, source: addrDesc(laddr), addr: unixAddr(network, path),
+				})
+
+				cancelled, cancel := context.WithCancel(ctx)
+				cancel()
+				_, err = s.dialWith(cancelled, dialOpts{laddr: laddr}, network, path)
+				checkErr(t, "dial with a cancelled context", err, opErr{
+					text: "dial " + network + " " + laddr.Name + "->" + path + ": operation was canceled",
+					op:   "dial", net: network, source: addrDesc(laddr), addr: unixAddr(network, path),
+				})
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("the cancelled dial's error %v is not context.Canceled", err)
+				}
+				_, err = s.dialWith(ctx, dialOpts{deadline: time.Now().Add(-time.Second)}, network, path)
+				if err == nil {
+					t.Fatal("dial past its deadline succeeded")
+				}
+				// Package net's dial timeout matches context.DeadlineExceeded
+				// but not os.ErrDeadlineExceeded; uringnet's, which TCP dials
+				// share (internal/neterr), matches both, a question of the
+				// dialer as a whole that this unix suite leaves out.
+				got := describe(t, err)
+				got.timeout = false
+				if want := (opErr{
+					text: "dial " + network + " " + path + ": i/o timeout",
+					op:   "dial", net: network, source: "nil", addr: unixAddr(network, path),
+				}); got != want {
+					t.Errorf("dial past its deadline:\n got  %+v\n want %+v", got, want)
+				}
+				var ne net.Error
+				if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("dial past its deadline: %v is not a timeout matching context.DeadlineExceeded", err)
+				}
+			})
+		})
+	}
 }

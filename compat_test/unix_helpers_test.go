@@ -26,34 +26,53 @@ type unixStack struct {
 	// uring says the stack is uringnet, whose values must be its own
 	// (no fallback to package net) except where it hands a network to
 	// package net on purpose.
-	uring  bool
-	listen func(network, address string) (net.Listener, error)
-	dial   func(laddr net.Addr, network, address string) (net.Conn, error)
+	uring      bool
+	listenWith func(ctx context.Context, control controlFunc, network, address string) (net.Listener, error)
+	dialWith   func(ctx context.Context, o dialOpts, network, address string) (net.Conn, error)
+}
+
+type controlFunc = func(network, address string, c syscall.RawConn) error
+
+// dialOpts are the Dialer fields the suites set; both stacks' Dialers
+// have them.
+type dialOpts struct {
+	laddr    net.Addr
+	control  controlFunc
+	deadline time.Time
 }
 
 var unixStacks = []unixStack{
 	{
 		name: "net",
-		listen: func(network, address string) (net.Listener, error) {
-			return net.Listen(network, address)
+		listenWith: func(ctx context.Context, control controlFunc, network, address string) (net.Listener, error) {
+			lc := net.ListenConfig{Control: control}
+			return lc.Listen(ctx, network, address)
 		},
-		dial: func(laddr net.Addr, network, address string) (net.Conn, error) {
-			d := net.Dialer{LocalAddr: laddr, Timeout: 10 * time.Second}
-			return d.Dial(network, address)
+		dialWith: func(ctx context.Context, o dialOpts, network, address string) (net.Conn, error) {
+			d := net.Dialer{LocalAddr: o.laddr, Control: o.control, Deadline: o.deadline, Timeout: 10 * time.Second}
+			return d.DialContext(ctx, network, address)
 		},
 	},
 	{
 		name:  "uringnet",
 		uring: true,
-		listen: func(network, address string) (net.Listener, error) {
-			lc := uringnet.ListenConfig{NoFallback: true}
-			return lc.Listen(context.Background(), network, address)
+		listenWith: func(ctx context.Context, control controlFunc, network, address string) (net.Listener, error) {
+			lc := uringnet.ListenConfig{Control: control, NoFallback: true}
+			return lc.Listen(ctx, network, address)
 		},
-		dial: func(laddr net.Addr, network, address string) (net.Conn, error) {
-			d := uringnet.Dialer{LocalAddr: laddr, NoFallback: true, Timeout: 10 * time.Second}
-			return d.Dial(network, address)
+		dialWith: func(ctx context.Context, o dialOpts, network, address string) (net.Conn, error) {
+			d := uringnet.Dialer{LocalAddr: o.laddr, Control: o.control, Deadline: o.deadline, NoFallback: true, Timeout: 10 * time.Second}
+			return d.DialContext(ctx, network, address)
 		},
 	},
+}
+
+func (s unixStack) listen(network, address string) (net.Listener, error) {
+	return s.listenWith(context.Background(), nil, network, address)
+}
+
+func (s unixStack) dial(laddr net.Addr, network, address string) (net.Conn, error) {
+	return s.dialWith(context.Background(), dialOpts{laddr: laddr}, network, address)
 }
 
 // forEachStack runs f as a subtest for package net and for uringnet.
