@@ -152,3 +152,27 @@ func TestUnixRelativePath(t *testing.T) {
 		}
 	})
 }
+
+// TestUnixAbstractEmbeddedNUL uses an abstract name with a NUL inside it:
+// the kernel keeps all its bytes, so a dial must give them all to reach
+// it, while addresses, read up to the first NUL as in package net, show
+// only the part before it (so the listener's Addr is not dialable).
+func TestUnixAbstractEmbeddedNUL(t *testing.T) {
+	forEachStack(t, func(t *testing.T, s unixStack) {
+		head := abstractName(s.name + "-nul")
+		name := head + "\x00tail"
+		ln := s.mustListen(t, "unix", name)
+		c := s.mustDial(t, nil, "unix", name)
+		sc := s.mustAccept(t, ln)
+		checkAddr(t, "listener", ln.Addr(), unixAddr("unix", head))
+		checkAddr(t, "server local", sc.LocalAddr(), unixAddr("unix", head))
+		checkAddr(t, "client remote", c.RemoteAddr(), unixAddr("unix", head))
+		echoOnce(t, c, sc)
+		_, err := s.dial(nil, "unix", head)
+		checkErr(t, "dial the name cut at its NUL", err, opErr{
+			text: "dial unix " + head + ": connect: connection refused",
+			op:   "dial", net: "unix", source: "nil", addr: unixAddr("unix", head),
+			errno: syscall.ECONNREFUSED,
+		})
+	})
+}

@@ -113,7 +113,8 @@ func (s unixStack) checkListener(t *testing.T, ln net.Listener) {
 	}
 }
 
-// mustDial dials and checks the connection is the stack's own.
+// mustDial dials and checks the connection is the stack's own; its
+// deadline ends a hung test.
 func (s unixStack) mustDial(t *testing.T, laddr net.Addr, network, address string) net.Conn {
 	t.Helper()
 	c, err := s.dial(laddr, network, address)
@@ -121,6 +122,7 @@ func (s unixStack) mustDial(t *testing.T, laddr net.Addr, network, address strin
 		t.Fatalf("%s: dial %s %q: %v", s.name, network, address, err)
 	}
 	s.checkConn(t, c)
+	c.SetDeadline(time.Now().Add(testTimeout)) // a hung test fails
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -138,7 +140,8 @@ func (s unixStack) checkConn(t *testing.T, c net.Conn) {
 	}
 }
 
-// mustAccept accepts one connection within a deadline.
+// mustAccept accepts one connection within a deadline, which it gives the
+// connection too.
 func (s unixStack) mustAccept(t *testing.T, ln net.Listener) net.Conn {
 	t.Helper()
 	ln.(interface{ SetDeadline(time.Time) error }).SetDeadline(time.Now().Add(10 * time.Second))
@@ -147,20 +150,18 @@ func (s unixStack) mustAccept(t *testing.T, ln net.Listener) net.Conn {
 		t.Fatalf("%s: accept: %v", s.name, err)
 	}
 	s.checkConn(t, c)
+	c.SetDeadline(time.Now().Add(testTimeout)) // a hung test fails
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
 // pair returns both ends of a connection on network to a listener at
-// address, the client bound to laddr, with deadlines that end a hung test.
+// address, the client bound to laddr.
 func (s unixStack) pair(t *testing.T, network, address string, laddr net.Addr) (ln net.Listener, client, server net.Conn) {
 	t.Helper()
 	ln = s.mustListen(t, network, address)
 	client = s.mustDial(t, laddr, network, ln.Addr().String())
 	server = s.mustAccept(t, ln)
-	end := time.Now().Add(testTimeout)
-	client.SetDeadline(end)
-	server.SetDeadline(end)
 	return ln, client, server
 }
 
