@@ -144,3 +144,70 @@ func TestUnixpacketCopy(t *testing.T) {
 		}
 	})
 }
+
+// TestUnixpacketManyMessages runs many unixpacket connections at once,
+// each in rounds: a burst of messages of many sizes, which the reader,
+// with a buffer larger than any, checks whole and in order before it
+// acknowledges the round. The burst is queued together, so its later
+// messages must be read without a further event to announce them: every
+// unixpacket Read is short, and a short Read must not be taken for an
+// empty socket, whichever goroutine is polling the ring.
+func TestUnixpacketManyMessages(t *testing.T) {
+	forEachStack(t, func(t *testing.T, s unixStack) {
+		dir := sockDir(t)
+		const conns, rounds, burst = 16, 40, 12
+		msg := func(conn, i int) []byte {
+			b := make([]byte, (i*37+conn)%700+1)
+			for j := range b {
+				b[j] = byte(i + j + conn)
+			}
+			return b
+		}
+		errs := make(chan error, 2*conns)
+		for k := range conns {
+			_, c, sc := s.pair(t, "unixpacket", fmt.Sprintf("%s/p%d", dir, k), nil)
+			go func() { // reader
+				buf := make([]byte, 1024)
+				for i := range rounds * burst {
+					n, err := sc.Read(buf)
+					if err != nil {
+						errs <- fmt.Errorf("conn %d: Read %d: %v", k, i, err)
+						return
+					}
+					if want := msg(k, i); string(buf[:n]) != string(want) {
+						errs <- fmt.Errorf("conn %d: message %d: got %d bytes, want %d", k, i, n, len(want))
+						return
+					}
+					if i%burst == burst-1 {
+						if _, err := sc.Write([]byte{1}); err != nil {
+							errs <- fmt.Errorf("conn %d: ack: %v", k, err)
+							return
+						}
+					}
+				}
+				errs <- nil
+			}()
+			go func() { // writer
+				ack := make([]byte, 1)
+				for r := range rounds {
+					for i := r * burst; i < (r+1)*burst; i++ {
+						if _, err := c.Write(msg(k, i)); err != nil {
+							errs <- fmt.Errorf("conn %d: Write %d: %v", k, i, err)
+							return
+						}
+					}
+					if _, err := io.ReadFull(c, ack); err != nil {
+						errs <- fmt.Errorf("conn %d: round %d's ack: %v", k, r, err)
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range 2 * conns {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
