@@ -194,3 +194,45 @@ func TestUnixDeadlinesAndClose(t *testing.T) {
 		})
 	}
 }
+
+// bufferSetter is SetReadBuffer and SetWriteBuffer, which both stacks'
+// unix connections have.
+type bufferSetter interface {
+	SetReadBuffer(int) error
+	SetWriteBuffer(int) error
+}
+
+// TestUnixBufferSizes sets a unix connection's socket buffers, which the
+// kernel doubles for its bookkeeping, and fails to once it is closed.
+func TestUnixBufferSizes(t *testing.T) {
+	for _, network := range []string{"unix", "unixpacket"} {
+		t.Run(network, func(t *testing.T) {
+			forEachStack(t, func(t *testing.T, s unixStack) {
+				_, c, _ := s.pair(t, network, sockDir(t)+"/s", nil)
+				bs := c.(bufferSetter)
+				if err := bs.SetReadBuffer(64 << 10); err != nil {
+					t.Fatal(err)
+				}
+				if err := bs.SetWriteBuffer(96 << 10); err != nil {
+					t.Fatal(err)
+				}
+				raw, _ := c.(syscall.Conn).SyscallConn()
+				var rcv, snd int
+				raw.Control(func(fd uintptr) {
+					rcv, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+					snd, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+				})
+				if rcv != 128<<10 || snd != 192<<10 {
+					t.Errorf("SO_RCVBUF %d, SO_SNDBUF %d; want %d, %d", rcv, snd, 128<<10, 192<<10)
+				}
+				c.Close()
+				closed := opErr{
+					text: "set " + network + " @: use of closed network connection",
+					op:   "set", net: network, source: "nil", addr: unixAddr(network, "@"), closed: true,
+				}
+				checkErr(t, "SetReadBuffer after Close", bs.SetReadBuffer(1024), closed)
+				checkErr(t, "SetWriteBuffer after Close", bs.SetWriteBuffer(1024), closed)
+			})
+		})
+	}
+}

@@ -1,7 +1,11 @@
 package uringnet_test
 
 import (
+	"context"
+	"fmt"
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,5 +29,37 @@ func TestUnixDialNilUnixLocalAddr(t *testing.T) {
 		}
 		c.Close()
 		ln.Close()
+	}
+}
+
+// TestUnixUnlinkOnCloseRace calls SetUnlinkOnClose while other goroutines
+// close the listener: under -race nothing may race or hang, and exactly one
+// Close succeeds.
+func TestUnixUnlinkOnCloseRace(t *testing.T) {
+	dir := t.TempDir()
+	for round := range 50 {
+		path := fmt.Sprintf("%s/s%d", dir, round)
+		ln, err := (&uringnet.ListenConfig{NoFallback: true}).Listen(context.Background(), "unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ul := ln.(*uringnet.Listener)
+		var wg sync.WaitGroup
+		var closedOK atomic.Int32
+		for g := range 4 {
+			wg.Go(func() {
+				if g%2 == 0 {
+					ul.SetUnlinkOnClose(g == 0)
+					return
+				}
+				if ul.Close() == nil {
+					closedOK.Add(1)
+				}
+			})
+		}
+		within(t, 5*time.Second, "Close and SetUnlinkOnClose", wg.Wait)
+		if closedOK.Load() != 1 {
+			t.Fatalf("round %d: %d Closes succeeded, want 1", round, closedOK.Load())
+		}
 	}
 }
