@@ -68,7 +68,9 @@
 // The unixgram network is package net's: Dial returns a *net.UnixConn and
 // Listen returns what net.Listen does, NoFallback or not, since a
 // datagram socket's addressed reads and writes are not a net.Conn's.
-// Descriptor passing (ReadMsgUnix, WriteMsgUnix) is not provided.
+// ReadMsgUnix and WriteMsgUnix pass descriptors and other ancillary data
+// as on *net.UnixConn; ReadFromUnix and WriteToUnix, for datagrams, are
+// not provided.
 //
 // # When io_uring is unavailable
 //
