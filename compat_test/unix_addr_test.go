@@ -176,3 +176,26 @@ func TestUnixAbstractEmbeddedNUL(t *testing.T) {
 		})
 	})
 }
+
+// TestUnixAbstractEmpty listens on the empty abstract name, "@" alone (a
+// sun_path of one NUL, not the unnamed address): it is a name like any
+// other, dialable and reported as "@", and only one socket may hold it.
+// There is one such name per network namespace, so no other test of the
+// module binds it.
+func TestUnixAbstractEmpty(t *testing.T) {
+	forEachStack(t, func(t *testing.T, s unixStack) {
+		ln, c, sc := s.pair(t, "unix", "@", nil)
+		checkAddr(t, "listener", ln.Addr(), unixAddr("unix", "@"))
+		checkAddr(t, "client remote", c.RemoteAddr(), unixAddr("unix", "@"))
+		echoOnce(t, c, sc)
+		for _, name := range []string{"@", "\x00"} {
+			_, err := s.listen("unix", name)
+			checkErr(t, "a second listener on "+name, err, opErr{
+				text: "listen unix " + (&net.UnixAddr{Name: name}).String() + ": bind: address already in use",
+				op:   "listen", net: "unix", source: "nil", addr: unixAddr("unix", name),
+				errno: syscall.EADDRINUSE,
+			})
+		}
+		ln.Close()
+	})
+}
