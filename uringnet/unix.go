@@ -63,15 +63,18 @@ func (d *Dialer) dialUnix(ctx context.Context, e *engine, network, address strin
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 	}
-	if la, ok := d.LocalAddr.(*net.UnixAddr); ok && la == nil {
+	laddr := d.LocalAddr
+	if la, ok := laddr.(*net.UnixAddr); ok && la == nil {
 		// Package net panics on a nil *net.UnixAddr here; it names no
 		// address, as a nil *net.TCPAddr does for TCP.
-	} else if d.LocalAddr != nil && d.LocalAddr.Network() != addr.Network() {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "mismatched local address type", Addr: d.LocalAddr.String()}}
+		laddr = nil
+	}
+	if laddr != nil && laddr.Network() != addr.Network() {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "mismatched local address type", Addr: laddr.String()}}
 	}
 	c, err := d.dialOne(ctx, e, network, unix.AF_UNIX, &unix.SockaddrUnix{Name: addr.Name}, addr)
 	if oe, ok := err.(*net.OpError); ok {
-		oe.Source = d.LocalAddr
+		oe.Source = laddr
 	}
 	return c, err
 }

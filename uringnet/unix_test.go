@@ -2,6 +2,7 @@ package uringnet_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -29,6 +30,12 @@ func TestUnixDialNilUnixLocalAddr(t *testing.T) {
 		}
 		c.Close()
 		ln.Close()
+		// Nor does it name a Source in a dial's error.
+		_, err = d.Dial(network, path)
+		var oe *net.OpError
+		if !errors.As(err, &oe) || oe.Source != nil {
+			t.Errorf("%s: dial to a closed listener: %v, want an OpError with no Source", network, err)
+		}
 	}
 }
 
