@@ -194,3 +194,33 @@ func TestUnixAcceptDeadlineAndClose(t *testing.T) {
 		})
 	}
 }
+
+// TestUnixClientFileStays checks that the socket file a dial's LocalAddr
+// made outlives the connection: only a listener's Close removes a file,
+// and a later dial from the same name finds it taken.
+func TestUnixClientFileStays(t *testing.T) {
+	for _, network := range []string{"unix", "unixpacket"} {
+		t.Run(network, func(t *testing.T) {
+			forEachStack(t, func(t *testing.T, s unixStack) {
+				dir := sockDir(t)
+				path, local := dir+"/s", dir+"/c"
+				laddr := &net.UnixAddr{Name: local, Net: network}
+				_, c, sc := s.pair(t, network, path, laddr)
+				if !fileExists(t, local) {
+					t.Fatalf("the dial made no file at %s", local)
+				}
+				c.Close()
+				sc.Close()
+				if !fileExists(t, local) {
+					t.Errorf("closing the connection removed %s", local)
+				}
+				_, err := s.dial(laddr, network, path)
+				checkErr(t, "a second dial from "+local, err, opErr{
+					text: "dial " + network + " " + local + "->" + path + ": bind: address already in use",
+					op:   "dial", net: network, source: addrDesc(laddr), addr: unixAddr(network, path),
+					errno: syscall.EADDRINUSE,
+				})
+			})
+		})
+	}
+}
