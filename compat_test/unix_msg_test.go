@@ -250,3 +250,70 @@ func TestUnixMsgErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUnixMsgBlocked checks ReadMsgUnix and WriteMsgUnix that wait: a
+// ReadMsgUnix woken by a deadline set while it waits, then by Close, and
+// a WriteMsgUnix on a full socket stopped by its deadline after the
+// messages that fit.
+func TestUnixMsgBlocked(t *testing.T) {
+	for _, network := range []string{"unix", "unixpacket"} {
+		t.Run(network, func(t *testing.T) {
+			forEachStack(t, func(t *testing.T, s unixStack) {
+				path := sockDir(t) + "/s"
+				_, c, sc := s.pair(t, network, path, nil)
+				local, remote := unixAddr(network, "@"), unixAddr(network, path)
+				waitRead := func(wake func()) error {
+					done := make(chan error, 1)
+					go func() {
+						_, _, _, _, err := c.(msgConn).ReadMsgUnix(make([]byte, 8), make([]byte, 64))
+						done <- err
+					}()
+					time.Sleep(30 * time.Millisecond)
+					wake()
+					select {
+					case err := <-done:
+						return err
+					case <-time.After(testTimeout):
+						t.Fatal("ReadMsgUnix stayed blocked")
+						return nil
+					}
+				}
+
+				c.SetReadDeadline(time.Time{})
+				err := waitRead(func() { c.SetReadDeadline(time.Now()) })
+				checkErr(t, "ReadMsgUnix woken by its deadline", err, opErr{
+					text: "read " + network + " @->" + path + ": i/o timeout",
+					op:   "read", net: network, source: local, addr: remote, timeout: true,
+				})
+
+				sc.SetReadDeadline(time.Time{})
+				c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+				sent := 0
+				for {
+					n, _, err := c.(msgConn).WriteMsgUnix(make([]byte, 4096), nil, nil)
+					sent += n
+					if err != nil {
+						checkErr(t, "WriteMsgUnix past its deadline", err, opErr{
+							text: "write " + network + " @: i/o timeout",
+							op:   "write", net: network, source: local, addr: "nil", timeout: true,
+						})
+						break
+					}
+					if sent > 64<<20 {
+						t.Fatal("WriteMsgUnix never blocked")
+					}
+				}
+				if sent == 0 {
+					t.Error("no message fit before the deadline")
+				}
+
+				c.SetReadDeadline(time.Time{})
+				err = waitRead(func() { c.Close() })
+				checkErr(t, "ReadMsgUnix woken by Close", err, opErr{
+					text: "read " + network + " @->" + path + ": use of closed network connection",
+					op:   "read", net: network, source: local, addr: remote, closed: true,
+				})
+			})
+		})
+	}
+}
