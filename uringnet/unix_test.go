@@ -70,3 +70,67 @@ func TestUnixUnlinkOnCloseRace(t *testing.T) {
 		}
 	}
 }
+
+// TestUnixMsgConcurrentClose runs Read, ReadMsgUnix, Write, WriteMsgUnix
+// and the deadline setters of one unix connection from many goroutines
+// while one of them closes it: under -race nothing may race, panic or
+// hang, and afterwards both message calls report net.ErrClosed.
+func TestUnixMsgConcurrentClose(t *testing.T) {
+	for _, network := range []string{"unix", "unixpacket"} {
+		for round := range 10 {
+			client, server := pair(t, uringImpl, network)
+			go drain(server)
+			go func() { // the peer talks back, so Reads have data too
+				for {
+					if _, err := server.Write([]byte("back")); err != nil {
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			mc := client.(*uringnet.Conn)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for g := range 12 {
+				wg.Go(func() {
+					<-start
+					buf, oob := make([]byte, 512), make([]byte, 64)
+					for i := range 40 {
+						var err error
+						switch (g + i) % 7 {
+						case 0:
+							_, err = client.Read(buf)
+						case 1:
+							_, _, _, _, err = mc.ReadMsgUnix(buf, oob)
+						case 2:
+							_, err = client.Write(buf)
+						case 3:
+							_, _, err = mc.WriteMsgUnix(buf, nil, nil)
+						case 4:
+							err = client.SetReadDeadline(time.Now().Add(time.Millisecond))
+						case 5:
+							err = client.SetWriteDeadline(time.Now().Add(time.Millisecond))
+						case 6:
+							if g == round%12 && i > 15 {
+								err = client.Close()
+							}
+						}
+						if errors.Is(err, net.ErrClosed) {
+							return
+						}
+					}
+				})
+			}
+			close(start)
+			within(t, 10*time.Second, "goroutines", wg.Wait)
+			client.Close()
+			if _, _, _, _, err := mc.ReadMsgUnix(make([]byte, 1), nil); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("%s: ReadMsgUnix after Close: %v", network, err)
+			}
+			if _, _, err := mc.WriteMsgUnix([]byte("x"), nil, nil); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("%s: WriteMsgUnix after Close: %v", network, err)
+			}
+			server.Close()
+		}
+	}
+}
