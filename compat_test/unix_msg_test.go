@@ -317,3 +317,72 @@ func TestUnixMsgBlocked(t *testing.T) {
 		})
 	}
 }
+
+// fromToConn is ReadFromUnix and WriteToUnix, which both stacks' unix
+// connections have.
+type fromToConn interface {
+	ReadFromUnix(b []byte) (int, *net.UnixAddr, error)
+	WriteToUnix(b []byte, addr *net.UnixAddr) (int, error)
+}
+
+// TestUnixReadFromWriteToUnix checks the datagram-style calls on
+// connected unix sockets: ReadFromUnix reports a named sender and no
+// address for an unnamed one, and wraps io.EOF; WriteToUnix is refused
+// with net.ErrWriteToConnected, with or without an address.
+func TestUnixReadFromWriteToUnix(t *testing.T) {
+	for _, network := range []string{"unix", "unixpacket"} {
+		t.Run(network, func(t *testing.T) {
+			forEachStack(t, func(t *testing.T, s unixStack) {
+				dir := sockDir(t)
+				path, clientName := dir+"/s", dir+"/c"
+				_, named, nsc := s.pair(t, network, path, &net.UnixAddr{Name: clientName, Net: network})
+				_, anon, asc := s.pair(t, network, dir+"/s2", nil)
+				for _, tc := range []struct {
+					c, sc net.Conn
+					from  string
+				}{{named, nsc, unixAddr(network, clientName)}, {anon, asc, "nil"}} {
+					if _, err := tc.c.Write([]byte("hi")); err != nil {
+						t.Fatal(err)
+					}
+					buf := make([]byte, 8)
+					n, addr, err := tc.sc.(fromToConn).ReadFromUnix(buf)
+					got := "nil"
+					if addr != nil {
+						got = addrDesc(addr)
+					}
+					if n != 2 || string(buf[:2]) != "hi" || got != tc.from || err != nil {
+						t.Errorf("ReadFromUnix: %d %q from %s, %v; want 2 \"hi\" from %s", n, buf[:n], got, err, tc.from)
+					}
+				}
+				to := &net.UnixAddr{Name: dir + "/x", Net: network}
+				for _, a := range []*net.UnixAddr{nil, to} {
+					n, err := anon.(fromToConn).WriteToUnix([]byte("x"), a)
+					want := opErr{
+						text: "write " + network + " @: use of WriteTo with pre-connected connection",
+						op:   "write", net: network, source: unixAddr(network, "@"), addr: "nil",
+					}
+					if a != nil {
+						want.text = "write " + network + " @->" + a.Name + ": use of WriteTo with pre-connected connection"
+						want.addr = addrDesc(a)
+					}
+					if n != 0 {
+						t.Errorf("WriteToUnix wrote %d", n)
+					}
+					checkErr(t, "WriteToUnix", err, want)
+					if !errors.Is(err, net.ErrWriteToConnected) {
+						t.Errorf("%v is not net.ErrWriteToConnected", err)
+					}
+				}
+				named.Close()
+				_, _, err := nsc.(fromToConn).ReadFromUnix(make([]byte, 8))
+				checkErr(t, "ReadFromUnix from a closed peer", err, opErr{
+					text: "read " + network + " " + path + "->" + clientName + ": EOF",
+					op:   "read", net: network, source: unixAddr(network, path), addr: unixAddr(network, clientName),
+				})
+				if !errors.Is(err, io.EOF) {
+					t.Errorf("%v is not io.EOF", err)
+				}
+			})
+		})
+	}
+}

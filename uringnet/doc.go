@@ -69,8 +69,9 @@
 // Listen returns what net.Listen does, NoFallback or not, since a
 // datagram socket's addressed reads and writes are not a net.Conn's.
 // ReadMsgUnix and WriteMsgUnix pass descriptors and other ancillary data
-// as on *net.UnixConn; ReadFromUnix and WriteToUnix, for datagrams, are
-// not provided.
+// as on *net.UnixConn, and ReadFromUnix and WriteToUnix behave as they do
+// on its connected sockets; ReadFrom and WriteTo with a []byte cannot
+// exist beside io.ReaderFrom's and io.WriterTo's.
 //
 // # When io_uring is unavailable
 //

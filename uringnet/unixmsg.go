@@ -25,6 +25,30 @@ import (
 // At end of stream it returns a *net.OpError around io.EOF, as package net
 // does here. It is for unix and unixpacket connections only.
 func (c *Conn) ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error) {
+	return c.readMsg(b, oob, "recvmsg")
+}
+
+// ReadFromUnix reads into b as (*net.UnixConn).ReadFromUnix does: Read
+// that also returns the sender's address if it has a name, and a
+// *net.OpError around io.EOF at end of stream.
+func (c *Conn) ReadFromUnix(b []byte) (int, *net.UnixAddr, error) {
+	n, _, _, addr, err := c.readMsg(b, nil, "recvfrom")
+	return n, addr, err
+}
+
+// WriteToUnix is (*net.UnixConn).WriteToUnix, which a connected socket,
+// as every Conn is, refuses with net.ErrWriteToConnected.
+func (c *Conn) WriteToUnix(b []byte, addr *net.UnixAddr) (int, error) {
+	var a net.Addr
+	if addr != nil {
+		a = addr
+	}
+	return 0, &net.OpError{Op: "write", Net: c.fd.net, Source: c.fd.laddr, Addr: a, Err: net.ErrWriteToConnected}
+}
+
+// readMsg is ReadMsgUnix and ReadFromUnix, whose errors name call, the
+// system call package net makes for each.
+func (c *Conn) readMsg(b, oob []byte, call string) (n, oobn, flags int, addr *net.UnixAddr, err error) {
 	if !isUnix(c.fd.net) {
 		return 0, 0, 0, nil, c.opErr("read", syscall.EINVAL)
 	}
@@ -46,7 +70,7 @@ func (c *Conn) ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAdd
 	case werr != nil:
 		return 0, 0, 0, nil, c.opErr("read", werr)
 	case rerr != nil:
-		return 0, 0, 0, nil, c.opErr("read", os.NewSyscallError("recvmsg", rerr))
+		return 0, 0, 0, nil, c.opErr("read", os.NewSyscallError(call, rerr))
 	}
 	if ua, ok := sa.(*unix.SockaddrUnix); ok && ua.Name != "" {
 		addr = &net.UnixAddr{Name: ua.Name, Net: c.fd.net}
