@@ -74,6 +74,20 @@ func (c *Conn) Write(b []byte) (int, error) {
 	s := &c.fd.wr
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(b) == 0 && isUnix(c.fd.net) {
+		// As in package net, a unix socket's empty Write is a send: on
+		// a unixpacket socket a zero-length message, which the peer
+		// reads as io.EOF, and on either a broken pipe once the socket
+		// can no longer send.
+		res, err := c.fd.do(s, kindSend, args{})
+		if err != nil {
+			return 0, c.opErr("write", err)
+		}
+		if res < 0 {
+			return 0, c.opErr("write", os.NewSyscallError("write", syscall.Errno(-res)))
+		}
+		return 0, nil
+	}
 	n := 0
 	for n < len(b) {
 		chunk := b[n:]

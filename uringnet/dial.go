@@ -82,15 +82,10 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	}
 	switch network {
 	case "tcp", "tcp4", "tcp6":
-	case "unix":
-		addr, err := net.ResolveUnixAddr(network, address)
-		if err != nil {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
-		}
-		if d.LocalAddr != nil && d.LocalAddr.Network() != addr.Network() {
-			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "mismatched local address type", Addr: d.LocalAddr.String()}}
-		}
-		return d.dialOne(ctx, e, network, unix.AF_UNIX, &unix.SockaddrUnix{Name: addr.Name}, addr)
+	case "unix", "unixpacket":
+		return d.dialUnix(ctx, e, network, address)
+	case "unixgram":
+		return d.dialUnixgram(ctx, network, address)
 	default:
 		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 	}
@@ -302,7 +297,7 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family 
 	if err := ctx.Err(); err != nil {
 		return nil, opErr(neterr.FromContext(err))
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	fd, err := unix.Socket(family, sockType(network)|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return nil, opErr(os.NewSyscallError("socket", err))
 	}
@@ -393,10 +388,7 @@ func bindLocal(fd, family int, a net.Addr) error {
 		}
 		return unix.Bind(fd, &unix.SockaddrInet6{Port: la.Port, Addr: ip.As16()})
 	case *net.UnixAddr:
-		if la == nil {
-			return nil
-		}
-		return unix.Bind(fd, &unix.SockaddrUnix{Name: la.Name})
+		return bindUnixLocal(fd, la)
 	}
 	return unix.EINVAL
 }

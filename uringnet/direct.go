@@ -56,7 +56,9 @@ func (f *netFD) recvNow(b []byte) (int32, bool) {
 // sendNow writes as much of b as the socket takes at once, with the same
 // results as recvNow.
 func (f *netFD) sendNow(b []byte) (int32, bool) {
-	n, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(f.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+	// b may be empty: a unix socket's Write of nothing still sends
+	// (conn.go), and the kernel reads no byte of it.
+	n, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(f.fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
 	return nowResult(n, errno)
 }
 

@@ -53,6 +53,26 @@
 // same Op, Net and addresses and the same syscall.Errno underneath; Write
 // returns only when all of b is written or an error says how much was.
 //
+// # Unix-domain sockets
+//
+// The unix (stream) and unixpacket (sequenced packet) networks run on the
+// ring with package net's addresses, errors and names: abstract names
+// ('@' or a leading NUL) of up to 108 bytes, an unnamed client's address
+// reading as "@", a Dialer's LocalAddr with an empty name leaving the
+// socket unbound. A unixpacket Read returns one message, cut to the buffer
+// as in package net, and an empty Write sends an empty message, which the
+// peer reads as io.EOF; io.Copy moves such messages one by one rather than
+// splicing them together. A unix Listener's Close removes the socket file
+// Listen made unless SetUnlinkOnClose(false) says not to.
+//
+// The unixgram network is package net's: Dial returns a *net.UnixConn and
+// Listen returns what net.Listen does, NoFallback or not, since a
+// datagram socket's addressed reads and writes are not a net.Conn's.
+// ReadMsgUnix and WriteMsgUnix pass descriptors and other ancillary data
+// as on *net.UnixConn, and ReadFromUnix and WriteToUnix behave as they do
+// on its connected sockets; ReadFrom and WriteTo with a []byte cannot
+// exist beside io.ReaderFrom's and io.WriterTo's.
+//
 // # When io_uring is unavailable
 //
 // Available reports whether io_uring can be used and why not. Without it,

@@ -98,7 +98,7 @@ func TestFallbackUnderSeccomp(t *testing.T) {
 	if err := uringnet.Available(); err != nil {
 		t.Fatalf("Available() = %v without a seccomp filter, want nil: the control case needs io_uring", err)
 	}
-	for _, network := range []string{"tcp", "unix"} {
+	for _, network := range []string{"tcp", "unix", "unixpacket"} {
 		ln, err := uringnet.Listen(network, fbAddr(t, network))
 		if err != nil {
 			t.Fatal(err)
@@ -209,7 +209,7 @@ func TestFallbackChild(t *testing.T) {
 	})
 
 	t.Run("echo", func(t *testing.T) {
-		for _, network := range []string{"tcp", "unix"} {
+		for _, network := range []string{"tcp", "unix", "unixpacket"} {
 			t.Run(network, func(t *testing.T) {
 				ln, err := uringnet.Listen(network, fbAddr(t, network))
 				if err != nil {
@@ -280,7 +280,7 @@ func TestFallbackChild(t *testing.T) {
 	})
 
 	t.Run("NoFallback", func(t *testing.T) {
-		for _, network := range []string{"tcp", "unix"} {
+		for _, network := range []string{"tcp", "unix", "unixpacket"} {
 			lc := uringnet.ListenConfig{NoFallback: true}
 			ln, err := lc.Listen(context.Background(), network, fbAddr(t, network))
 			if err == nil {
@@ -357,7 +357,7 @@ func fbCheckNoFallback(t *testing.T, op, network string, err error) {
 // fbAddr returns an address to listen on: an ephemeral loopback port,
 // or a socket file in a fresh directory.
 func fbAddr(t *testing.T, network string) string {
-	if network == "unix" {
+	if network == "unix" || network == "unixpacket" {
 		return filepath.Join(t.TempDir(), "s")
 	}
 	return "127.0.0.1:0"
@@ -408,7 +408,7 @@ func fbWantStd(t *testing.T, network string, ln net.Listener, srv, cli net.Conn)
 		_, lnOK = ln.(*net.TCPListener)
 		_, srvOK = srv.(*net.TCPConn)
 		_, cliOK = cli.(*net.TCPConn)
-	case "unix":
+	case "unix", "unixpacket":
 		_, lnOK = ln.(*net.UnixListener)
 		_, srvOK = srv.(*net.UnixConn)
 		_, cliOK = cli.(*net.UnixConn)

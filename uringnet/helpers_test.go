@@ -69,10 +69,10 @@ func forBoth(t *testing.T, f func(t *testing.T, im impl)) {
 }
 
 // loopback returns a listening address for network: 127.0.0.1:0 for TCP, a
-// fresh path for unix.
+// fresh path for unix and unixpacket.
 func loopback(t *testing.T, network string) string {
 	switch network {
-	case "unix":
+	case "unix", "unixpacket":
 		return filepath.Join(t.TempDir(), "s")
 	case "tcp6":
 		return "[::1]:0"

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,7 +30,8 @@ type ListenConfig struct {
 }
 
 // Listen announces on the local address, like net.Listen. Networks are tcp,
-// tcp4, tcp6 and unix.
+// tcp4, tcp6, unix and unixpacket; unixgram is package net's, which gives
+// what net.Listen gives for it.
 func Listen(network, address string) (net.Listener, error) {
 	var lc ListenConfig
 	return lc.Listen(context.Background(), network, address)
@@ -71,7 +73,10 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 				v6only = boolInt(network == "tcp6")
 			}
 		}
-	case "unix":
+	case "unixgram":
+		std := net.ListenConfig{Control: lc.Control}
+		return std.Listen(ctx, network, address)
+	case "unix", "unixpacket":
 		addr, err := net.ResolveUnixAddr(network, address)
 		if err != nil {
 			return nil, &net.OpError{Op: "listen", Net: network, Err: err}
@@ -80,7 +85,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	default:
 		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	fd, err := unix.Socket(family, sockType(network)|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Err: os.NewSyscallError("socket", err)}
 	}
@@ -105,7 +110,12 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 			return nil, &net.OpError{Op: "listen", Net: network, Addr: netaddr.FromSockaddr(network, sa), Err: err}
 		}
 	}
-	if err := unix.Bind(fd, sa); err != nil {
+	if family == unix.AF_UNIX {
+		err = bindUnix(fd, path)
+	} else {
+		err = unix.Bind(fd, sa)
+	}
+	if err != nil {
 		return fail("bind", err)
 	}
 	if err := unix.Listen(fd, listenBacklog()); err != nil {
@@ -113,9 +123,8 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	}
 	nfd.laddr = localAddr(network, fd)
 	l := &Listener{fd: nfd, keepAlive: lc.KeepAlive, keepAliveConfig: lc.KeepAliveConfig}
-	if path != "" && path[0] != '@' {
-		l.unlink = path
-	}
+	// Listen made the socket file, so Close removes it (unix.go).
+	l.unlink.Store(family == unix.AF_UNIX)
 	return l, nil
 }
 
@@ -143,7 +152,10 @@ type Listener struct {
 	fd              *netFD
 	keepAlive       time.Duration
 	keepAliveConfig net.KeepAliveConfig
-	unlink          string
+	// unlink says whether Close removes a unix socket's file; one atomic
+	// word, so SetUnlinkOnClose may race a Close. unlinked is set by the
+	// one Close that removes it.
+	unlink, unlinked atomic.Bool
 }
 
 var _ net.Listener = (*Listener)(nil)
@@ -174,7 +186,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 	fd := newFD(e, int(res), l.fd.net)
 	fd.laddr = localAddr(l.fd.net, fd.fd)
 	fd.raddr = rawToAddr(l.fd.net, &raw)
-	if l.fd.net != "unix" {
+	if !isUnix(l.fd.net) {
 		setDefaultTCPOptions(fd.fd, l.keepAlive, l.keepAliveConfig)
 	}
 	return newConn(fd), nil
@@ -229,13 +241,12 @@ func orDefault(v, def time.Duration) time.Duration {
 }
 
 // Close stops listening; a blocked Accept returns an error matching
-// net.ErrClosed. A unix socket's file is removed, as in package net.
+// net.ErrClosed. A unix socket's file is removed first, as package net
+// does, unless SetUnlinkOnClose said not to.
 func (l *Listener) Close() error {
+	l.unlinkOnce()
 	if err := l.fd.Close(); err != nil {
 		return &net.OpError{Op: "close", Net: l.fd.net, Addr: l.fd.laddr, Err: err}
-	}
-	if l.unlink != "" {
-		os.Remove(l.unlink)
 	}
 	return nil
 }
@@ -244,10 +255,12 @@ func (l *Listener) Close() error {
 func (l *Listener) Addr() net.Addr { return l.fd.laddr }
 
 // SetDeadline sets the deadline for Accept, including one already blocked,
-// as (*net.TCPListener).SetDeadline does; a zero t means none.
+// as (*net.TCPListener).SetDeadline does; a zero t means none. On a closed
+// listener it returns net.ErrClosed itself, unwrapped, as package net's
+// listeners do.
 func (l *Listener) SetDeadline(t time.Time) error {
 	if l.fd.closed.Load() {
-		return &net.OpError{Op: "set", Net: l.fd.net, Addr: l.fd.laddr, Err: net.ErrClosed}
+		return net.ErrClosed
 	}
 	l.fd.rd.setDeadline(t)
 	return nil

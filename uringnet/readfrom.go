@@ -31,7 +31,7 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 		}
 	}
 	f, ok := src.(*os.File)
-	if !ok {
+	if !ok || c.fd.net == "unixpacket" { // messages of a buffer each, as in package net
 		return c.copyFrom(r)
 	}
 	fi, err := f.Stat()

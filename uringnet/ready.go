@@ -305,10 +305,10 @@ func (f *netFD) readReady(s *side, b []byte) (res int32, err error, done bool) {
 // the socket's backlog bring an event of their own), while a full one may
 // have left more, and EOF or an error stays for the next Read to see. A
 // unix socket's read also stops short at a message that carries
-// descriptors or other credentials, so there only a failed attempt says
-// the socket is empty.
+// descriptors or other credentials, and a unixpacket read at the end of
+// each message, so there only a failed attempt says the socket is empty.
 func (f *netFD) afterRecv(res int32, b []byte) {
-	if res <= 0 || int(res) == len(b) || f.net == "unix" {
+	if res <= 0 || int(res) == len(b) || isUnix(f.net) {
 		f.rd.markReady()
 	}
 }

@@ -46,6 +46,11 @@ type pipeSink interface {
 // reports handled false when it moved nothing and the caller should copy
 // through a buffer instead.
 func (c *Conn) spliceTo(w io.Writer) (written int64, handled bool, err error) {
+	if c.fd.net == "unixpacket" {
+		// A splice would run messages together: each goes through a
+		// buffer, one Read and one Write, as with *net.UnixConn.
+		return 0, false, nil
+	}
 	sink := c.sinkFor(w)
 	if sink == nil {
 		return 0, false, nil
@@ -188,6 +193,9 @@ func (d *rawSink) fill(pipe, n int) (int, error) {
 func (c *Conn) sinkFor(w io.Writer) pipeSink {
 	switch w := w.(type) {
 	case *Conn:
+		if w.fd.net == "unixpacket" { // a splice would not keep messages
+			return nil
+		}
 		return connSink{w}
 	case *net.TCPConn:
 		return c.netSink(w)
