@@ -118,10 +118,15 @@ func TestCloseManyBlocked(t *testing.T) {
 	forBoth(t, func(t *testing.T, im impl) {
 		client, _ := pair(t, im, "tcp")
 		fillBuffer(t, client)
+		// Each Write is larger than the peer's receive buffer can ever
+		// grow to, so none can finish however the buffers were filled:
+		// on a loaded machine the fill may stop early, and 64 KiB
+		// Writes sometimes went through.
+		big := make([]byte, 64<<20) // tcp_rmem allows 32 MiB here
 		errs := make(chan error, 32)
 		for range 16 {
 			go func() { _, err := client.Read(make([]byte, 10)); errs <- err }()
-			go func() { _, err := client.Write(make([]byte, 1<<16)); errs <- err }()
+			go func() { _, err := client.Write(big); errs <- err }()
 		}
 		time.Sleep(50 * time.Millisecond)
 		client.Close()
