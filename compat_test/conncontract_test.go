@@ -87,8 +87,8 @@ func (tp transport) pair(t *testing.T, accepted bool) (c, p tcpConn) {
 
 var portRE = regexp.MustCompile(`:\d+`)
 
-// describe says what a caller can observe of (n, err).
-func describe(n int, err error) string {
+// ioOutcome says what a caller can observe of (n, err).
+func ioOutcome(n int, err error) string {
 	if err == nil {
 		return fmt.Sprintf("n=%d ok", n)
 	}
@@ -147,21 +147,21 @@ type contractCase struct {
 var contractCases = []contractCase{
 	{"read after Close", func(t *testing.T, c, p tcpConn) string {
 		c.Close()
-		return describe(c.Read(make([]byte, 8)))
+		return ioOutcome(c.Read(make([]byte, 8)))
 	}, `n=0 *net.OpError op=read net=tcp src=true addr=true timeout=false closed=true deadline=false eof=false "read tcp 127.0.0.1:P->127.0.0.1:P: use of closed network connection"`},
 	{"write after Close", func(t *testing.T, c, p tcpConn) string {
 		c.Close()
-		return describe(c.Write([]byte("x")))
+		return ioOutcome(c.Write([]byte("x")))
 	}, `n=0 *net.OpError op=write net=tcp src=true addr=true timeout=false closed=true deadline=false eof=false "write tcp 127.0.0.1:P->127.0.0.1:P: use of closed network connection"`},
 	{"second Close", func(t *testing.T, c, p tcpConn) string {
 		c.Close()
-		return describe(0, c.Close())
+		return ioOutcome(0, c.Close())
 	}, `n=0 *net.OpError op=close net=tcp src=true addr=true timeout=false closed=true deadline=false eof=false "close tcp 127.0.0.1:P->127.0.0.1:P: use of closed network connection"`},
 	{"deadlines after Close", func(t *testing.T, c, p tcpConn) string {
 		c.Close()
 		var out []string
 		for _, set := range []func(time.Time) error{c.SetDeadline, c.SetReadDeadline, c.SetWriteDeadline} {
-			out = append(out, describe(0, set(time.Now())))
+			out = append(out, ioOutcome(0, set(time.Now())))
 		}
 		return strings.Join(out, "\n")
 	}, strings.TrimSuffix(strings.Repeat(`n=0 *net.OpError op=set net=tcp src=false addr=true timeout=false closed=true deadline=false eof=false "set tcp 127.0.0.1:P: use of closed network connection"`+"\n", 3), "\n")},
@@ -178,7 +178,7 @@ var contractCases = []contractCase{
 			func() error { return c.CloseRead() },
 			func() error { return c.CloseWrite() },
 		} {
-			out = append(out, describe(0, set()))
+			out = append(out, ioOutcome(0, set()))
 		}
 		return strings.Join(out, "\n")
 	}, strings.Join([]string{
@@ -200,46 +200,46 @@ var contractCases = []contractCase{
 		p.Close()
 		b := make([]byte, 8)
 		n, err := io.ReadAtLeast(c, b, 4)
-		first := describe(n, err)
-		return first + "\n" + describe(c.Read(b))
+		first := ioOutcome(n, err)
+		return first + "\n" + ioOutcome(c.Read(b))
 	}, "n=4 ok\n" + `n=0 *errors.errorString closed=false deadline=false eof=true "EOF"`},
 	{"read after CloseRead", func(t *testing.T, c, p tcpConn) string {
 		if err := c.CloseRead(); err != nil {
-			return describe(0, err)
+			return ioOutcome(0, err)
 		}
-		return describe(c.Read(make([]byte, 8)))
+		return ioOutcome(c.Read(make([]byte, 8)))
 	}, `n=0 *errors.errorString closed=false deadline=false eof=true "EOF"`},
 	{"write after CloseWrite", func(t *testing.T, c, p tcpConn) string {
 		if err := c.CloseWrite(); err != nil {
-			return describe(0, err)
+			return ioOutcome(0, err)
 		}
-		return describe(c.Write([]byte("x")))
+		return ioOutcome(c.Write([]byte("x")))
 	}, `n=0 *net.OpError op=write net=tcp src=true addr=true syscall=write errno=32 timeout=false closed=false deadline=false eof=false "write tcp 127.0.0.1:P->127.0.0.1:P: write: broken pipe"`},
 	{"read after the peer's reset", func(t *testing.T, c, p tcpConn) string {
 		p.SetLinger(0)
 		p.Close()
 		waitReset(t, c)
-		return describe(c.Read(make([]byte, 8)))
+		return ioOutcome(c.Read(make([]byte, 8)))
 	}, `n=0 *net.OpError op=read net=tcp src=true addr=true syscall=read errno=104 timeout=false closed=false deadline=false eof=false "read tcp 127.0.0.1:P->127.0.0.1:P: read: connection reset by peer"`},
 	{"write after the peer's reset", func(t *testing.T, c, p tcpConn) string {
 		p.SetLinger(0)
 		p.Close()
 		waitReset(t, c)
-		return describe(c.Write([]byte("x")))
+		return ioOutcome(c.Write([]byte("x")))
 	}, `n=0 *net.OpError op=write net=tcp src=true addr=true syscall=write errno=104 timeout=false closed=false deadline=false eof=false "write tcp 127.0.0.1:P->127.0.0.1:P: write: connection reset by peer"`},
 	{"zero-length read and write", func(t *testing.T, c, p tcpConn) string {
 		n, err := c.Read(nil)
-		a := describe(n, err)
+		a := ioOutcome(n, err)
 		n, err = c.Write(nil)
-		return a + "\n" + describe(n, err)
+		return a + "\n" + ioOutcome(n, err)
 	}, "n=0 ok\nn=0 ok"},
 	{"read with a past deadline", func(t *testing.T, c, p tcpConn) string {
 		c.SetReadDeadline(time.Now().Add(-time.Second))
-		return describe(c.Read(make([]byte, 8)))
+		return ioOutcome(c.Read(make([]byte, 8)))
 	}, `n=0 *net.OpError op=read net=tcp src=true addr=true timeout=true closed=false deadline=true eof=false "read tcp 127.0.0.1:P->127.0.0.1:P: i/o timeout"`},
 	{"write with a past deadline", func(t *testing.T, c, p tcpConn) string {
 		c.SetWriteDeadline(time.Now().Add(-time.Second))
-		return describe(c.Write([]byte("x")))
+		return ioOutcome(c.Write([]byte("x")))
 	}, `n=0 *net.OpError op=write net=tcp src=true addr=true timeout=true closed=false deadline=true eof=false "write tcp 127.0.0.1:P->127.0.0.1:P: i/o timeout"`},
 	{"data queued before a past read deadline", func(t *testing.T, c, p tcpConn) string {
 		// A deadline that has passed fails the Read even with data
@@ -247,21 +247,21 @@ var contractCases = []contractCase{
 		p.Write([]byte("data"))
 		time.Sleep(20 * time.Millisecond)
 		c.SetReadDeadline(time.Now().Add(-time.Second))
-		a := describe(c.Read(make([]byte, 8)))
+		a := ioOutcome(c.Read(make([]byte, 8)))
 		c.SetReadDeadline(time.Time{})
-		return a + "\n" + describe(c.Read(make([]byte, 8)))
+		return a + "\n" + ioOutcome(c.Read(make([]byte, 8)))
 	}, `n=0 *net.OpError op=read net=tcp src=true addr=true timeout=true closed=false deadline=true eof=false "read tcp 127.0.0.1:P->127.0.0.1:P: i/o timeout"` + "\nn=4 ok"},
 	{"blocked Read, then Close", func(t *testing.T, c, p tcpConn) string {
 		time.AfterFunc(50*time.Millisecond, func() { c.Close() })
-		return describe(c.Read(make([]byte, 8)))
+		return ioOutcome(c.Read(make([]byte, 8)))
 	}, `n=0 *net.OpError op=read net=tcp src=true addr=true timeout=false closed=true deadline=false eof=false "read tcp 127.0.0.1:P->127.0.0.1:P: use of closed network connection"`},
 	{"half-close keeps the other direction", func(t *testing.T, c, p tcpConn) string {
 		c.CloseWrite()
-		a := describe(p.Read(make([]byte, 8)))
+		a := ioOutcome(p.Read(make([]byte, 8)))
 		p.Write([]byte("back"))
 		b := make([]byte, 8)
 		n, err := io.ReadAtLeast(c, b, 4)
-		return a + "\n" + describe(n, err)
+		return a + "\n" + ioOutcome(n, err)
 	}, `n=0 *errors.errorString closed=false deadline=false eof=true "EOF"` + "\nn=4 ok"},
 	{"ReadFrom and WriteTo after Close", func(t *testing.T, c, p tcpConn) string {
 		c.Close()
@@ -271,14 +271,14 @@ var contractCases = []contractCase{
 		}
 		defer f.Close()
 		n, err := c.(io.ReaderFrom).ReadFrom(f)
-		a := describe(int(n), err)
+		a := ioOutcome(int(n), err)
 		n, err = c.(io.WriterTo).WriteTo(io.Discard)
-		return a + "\n" + describe(int(n), err)
+		return a + "\n" + ioOutcome(int(n), err)
 	}, `n=0 *net.OpError op=readfrom net=tcp src=true addr=true timeout=false closed=true deadline=false eof=false "readfrom tcp 127.0.0.1:P->127.0.0.1:P: write tcp 127.0.0.1:P->127.0.0.1:P: use of closed network connection"` + "\n" +
 		`n=0 *net.OpError op=writeto net=tcp src=true addr=true timeout=false closed=true deadline=false eof=false "writeto tcp 127.0.0.1:P->127.0.0.1:P: read tcp 127.0.0.1:P->127.0.0.1:P: use of closed network connection"`},
 	{"blocked Read, then a deadline", func(t *testing.T, c, p tcpConn) string {
 		time.AfterFunc(50*time.Millisecond, func() { c.SetReadDeadline(time.Now()) })
-		return describe(c.Read(make([]byte, 8)))
+		return ioOutcome(c.Read(make([]byte, 8)))
 	}, `n=0 *net.OpError op=read net=tcp src=true addr=true timeout=true closed=false deadline=true eof=false "read tcp 127.0.0.1:P->127.0.0.1:P: i/o timeout"`},
 }
 

@@ -70,7 +70,7 @@ var spliceCases = []spliceCase{
 		got := drain(p)
 		n, err := c.(io.ReaderFrom).ReadFrom(f)
 		c.CloseWrite()
-		return fmt.Sprintf("%s offset %d\n%s", describe(int(n), err), offset(f), <-got)
+		return fmt.Sprintf("%s offset %d\n%s", ioOutcome(int(n), err), offset(f), <-got)
 	}},
 	{"ReadFrom a file from its offset", func(t *testing.T, c, p tcpConn) string {
 		f := spliceFile(t, os.O_RDONLY)
@@ -78,7 +78,7 @@ var spliceCases = []spliceCase{
 		got := drain(p)
 		n, err := c.(io.ReaderFrom).ReadFrom(f)
 		c.CloseWrite()
-		return fmt.Sprintf("%s offset %d\n%s", describe(int(n), err), offset(f), <-got)
+		return fmt.Sprintf("%s offset %d\n%s", ioOutcome(int(n), err), offset(f), <-got)
 	}},
 	{"ReadFrom a LimitedReader around a file", func(t *testing.T, c, p tcpConn) string {
 		f := spliceFile(t, os.O_RDONLY)
@@ -86,7 +86,7 @@ var spliceCases = []spliceCase{
 		got := drain(p)
 		n, err := c.(io.ReaderFrom).ReadFrom(lr)
 		c.CloseWrite()
-		return fmt.Sprintf("%s offset %d left %d\n%s", describe(int(n), err), offset(f), lr.N, <-got)
+		return fmt.Sprintf("%s offset %d left %d\n%s", ioOutcome(int(n), err), offset(f), lr.N, <-got)
 	}},
 	{"ReadFrom a LimitedReader longer than its file", func(t *testing.T, c, p tcpConn) string {
 		f := spliceFile(t, os.O_RDONLY)
@@ -94,7 +94,7 @@ var spliceCases = []spliceCase{
 		got := drain(p)
 		n, err := c.(io.ReaderFrom).ReadFrom(lr)
 		c.CloseWrite()
-		return fmt.Sprintf("%s offset %d left %d\n%s", describe(int(n), err), offset(f), lr.N, <-got)
+		return fmt.Sprintf("%s offset %d left %d\n%s", ioOutcome(int(n), err), offset(f), lr.N, <-got)
 	}},
 	{"ReadFrom a file at its end", func(t *testing.T, c, p tcpConn) string {
 		f := spliceFile(t, os.O_RDONLY)
@@ -102,7 +102,7 @@ var spliceCases = []spliceCase{
 		got := drain(p)
 		n, err := c.(io.ReaderFrom).ReadFrom(f)
 		c.CloseWrite()
-		return fmt.Sprintf("%s offset %d\n%s", describe(int(n), err), offset(f), <-got)
+		return fmt.Sprintf("%s offset %d\n%s", ioOutcome(int(n), err), offset(f), <-got)
 	}},
 	{"ReadFrom a file opened write-only", func(t *testing.T, c, p tcpConn) string {
 		f := spliceFile(t, os.O_WRONLY)
@@ -112,7 +112,7 @@ var spliceCases = []spliceCase{
 		// The one deliberate difference: the error names the system
 		// call that failed, package net's sendfile, uringnet's splice;
 		// the Op, the errno and the counts are the same.
-		d := strings.NewReplacer("sendfile", "SYSCALL", "splice", "SYSCALL").Replace(describe(int(n), err))
+		d := strings.NewReplacer("sendfile", "SYSCALL", "splice", "SYSCALL").Replace(ioOutcome(int(n), err))
 		return fmt.Sprintf("%s offset %d\n%s", d, offset(f), <-got)
 	}},
 	{"ReadFrom a bytes.Reader", func(t *testing.T, c, p tcpConn) string {
@@ -121,7 +121,7 @@ var spliceCases = []spliceCase{
 		got := drain(p)
 		n, err := c.(io.ReaderFrom).ReadFrom(r)
 		c.CloseWrite()
-		return fmt.Sprintf("%s left %d\n%s", describe(int(n), err), r.Len(), <-got)
+		return fmt.Sprintf("%s left %d\n%s", ioOutcome(int(n), err), r.Len(), <-got)
 	}},
 	{"WriteTo a file", func(t *testing.T, c, p tcpConn) string {
 		f := spliceFile(t, os.O_RDWR|os.O_TRUNC)
@@ -129,7 +129,7 @@ var spliceCases = []spliceCase{
 		go func() { p.Write(data); p.CloseWrite() }()
 		n, err := c.(io.WriterTo).WriteTo(f)
 		back, _ := os.ReadFile(f.Name())
-		return fmt.Sprintf("%s offset %d file %d bytes sha %x", describe(int(n), err), offset(f), len(back), sha256.Sum256(back))
+		return fmt.Sprintf("%s offset %d file %d bytes sha %x", ioOutcome(int(n), err), offset(f), len(back), sha256.Sum256(back))
 	}},
 	{"WriteTo a file opened for appending", func(t *testing.T, c, p tcpConn) string {
 		f := spliceFile(t, os.O_WRONLY|os.O_APPEND)
@@ -137,7 +137,7 @@ var spliceCases = []spliceCase{
 		go func() { p.Write(data); p.CloseWrite() }()
 		n, err := c.(io.WriterTo).WriteTo(f)
 		back, _ := os.ReadFile(f.Name())
-		return fmt.Sprintf("%s file %d bytes sha %x", describe(int(n), err), len(back), sha256.Sum256(back))
+		return fmt.Sprintf("%s file %d bytes sha %x", ioOutcome(int(n), err), len(back), sha256.Sum256(back))
 	}},
 	{"WriteTo a pipe", func(t *testing.T, c, p tcpConn) string {
 		pr, pw, err := os.Pipe()
@@ -154,14 +154,14 @@ var spliceCases = []spliceCase{
 		}()
 		n, err := c.(io.WriterTo).WriteTo(pw)
 		pw.Close()
-		return describe(int(n), err) + "\n" + <-got
+		return ioOutcome(int(n), err) + "\n" + <-got
 	}},
 	{"WriteTo a closed file", func(t *testing.T, c, p tcpConn) string {
 		f := spliceFile(t, os.O_WRONLY)
 		f.Close()
 		go func() { p.Write([]byte("some bytes")); p.CloseWrite() }()
 		n, err := c.(io.WriterTo).WriteTo(f)
-		return describe(int(n), err)
+		return ioOutcome(int(n), err)
 	}},
 }
 
