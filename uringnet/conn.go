@@ -297,13 +297,18 @@ func (r rawConn) opErr(op string, err error) error {
 }
 
 // wait calls f until it reports done, polling the socket on the ring for
-// readiness in between.
+// readiness in between. As in package net, f is not called once the
+// socket is closed or the side's deadline has passed.
 func (r rawConn) wait(s *side, kind int, f func(fd uintptr) bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
 		if !r.fd.incref() {
 			return net.ErrClosed
+		}
+		if s.expired() {
+			r.fd.decref()
+			return os.ErrDeadlineExceeded
 		}
 		done := f(uintptr(r.fd.fd))
 		r.fd.decref()
