@@ -7,50 +7,72 @@ import (
 )
 
 // resolveTCP returns the addresses a TCP dial tries, in order, as package
-// net computes them: the host resolved for network's family (an
-// unspecified host meaning the local system, :: standing for 0.0.0.0 too,
-// go.dev/issue/18806), then filtered by the family of the Dialer's
+// net computes them: lookupTCP's, filtered by the family of the Dialer's
 // LocalAddr unless either side is unspecified. Its errors are net's, to be
 // wrapped in an OpError with no addresses.
 func (d *Dialer) resolveTCP(ctx context.Context, network, address string) ([]*net.TCPAddr, error) {
-	host, portStr, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, err
-	}
 	resolver := d.Resolver
 	if resolver == nil {
 		resolver = net.DefaultResolver
 	}
-	port, err := resolver.LookupPort(ctx, network, portStr)
+	addrs, err := lookupTCP(ctx, resolver, network, address)
+	if err != nil || d.LocalAddr == nil {
+		return addrs, err
+	}
+	return filterByLocal(addrs, d.LocalAddr)
+}
+
+// resolveListenTCP returns the address a TCP listener binds to, as package
+// net picks it: the first IPv4 one of lookupTCP's, or else the first.
+func resolveListenTCP(ctx context.Context, network, address string) (*net.TCPAddr, error) {
+	addrs, err := lookupTCP(ctx, net.DefaultResolver, network, address)
 	if err != nil {
 		return nil, err
 	}
-	var addrs []*net.TCPAddr
-	if host == "" {
-		// No IP at all: net dials it on an IPv4 socket for tcp and tcp4,
-		// and reports it as ":port".
-		addrs = []*net.TCPAddr{{Port: port}}
-	} else {
-		// LookupIP is the lookup a dial does, literal addresses, the
-		// family filter and its "no suitable address" error included;
-		// only a literal address's zone is lost on the way.
-		ipNet := "ip" + network[len("tcp"):]
-		ips, err := resolver.LookupIP(ctx, ipNet, host)
+	for _, a := range addrs {
+		if a.IP.To4() != nil {
+			return a, nil
+		}
+	}
+	return addrs[0], nil
+}
+
+// lookupTCP resolves address for network as package net does for dials
+// and listeners: an empty address or host is no IP at all, which net
+// reports as ":port"; a host is resolved for network's family, :: standing
+// for 0.0.0.0 too (go.dev/issue/18806).
+func lookupTCP(ctx context.Context, resolver *net.Resolver, network, address string) ([]*net.TCPAddr, error) {
+	var host string
+	var port int
+	if address != "" {
+		h, portStr, err := net.SplitHostPort(address)
 		if err != nil {
 			return nil, err
 		}
-		zone := ""
-		if a, err := netip.ParseAddr(host); err == nil {
-			zone = a.Zone()
+		if port, err = resolver.LookupPort(ctx, network, portStr); err != nil {
+			return nil, err
 		}
-		for _, ip := range ips {
-			addrs = append(addrs, &net.TCPAddr{IP: ip, Port: port, Zone: zone})
-		}
+		host = h
 	}
-	if d.LocalAddr == nil {
-		return addrs, nil
+	if host == "" {
+		return []*net.TCPAddr{{Port: port}}, nil
 	}
-	return filterByLocal(addrs, d.LocalAddr)
+	// LookupIP is the lookup package net does, literal addresses, the
+	// family filter and its "no suitable address" error included; only a
+	// literal address's zone is lost on the way.
+	ips, err := resolver.LookupIP(ctx, "ip"+network[len("tcp"):], host)
+	if err != nil {
+		return nil, err
+	}
+	zone := ""
+	if a, err := netip.ParseAddr(host); err == nil {
+		zone = a.Zone()
+	}
+	addrs := make([]*net.TCPAddr, len(ips))
+	for i, ip := range ips {
+		addrs[i] = &net.TCPAddr{IP: ip, Port: port, Zone: zone}
+	}
+	return addrs, nil
 }
 
 // filterByLocal keeps the addresses a dial from local can reach, as
