@@ -77,6 +77,16 @@ func TestDialStalledTarget(t *testing.T) {
 			cancel()
 			return ctx, cancel
 		}, canceled, 0},
+		{"Cancel closed while dialing", func() dialConfig {
+			ch := make(chan struct{})
+			time.AfterFunc(wait, func() { close(ch) })
+			return dialConfig{Cancel: ch}
+		}, nil, canceled, wait},
+		{"Cancel closed before", func() dialConfig {
+			ch := make(chan struct{})
+			close(ch)
+			return dialConfig{Cancel: ch}
+		}, nil, canceled, 0},
 		{"shortest of Timeout and context", func() dialConfig { return dialConfig{Timeout: wait} }, func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), time.Hour)
 		}, timeout, wait},

@@ -35,6 +35,7 @@ type dialConfig struct {
 	Resolver        *net.Resolver
 	Control         func(network, address string, c syscall.RawConn) error
 	ControlContext  func(ctx context.Context, network, address string, c syscall.RawConn) error
+	Cancel          <-chan struct{}
 }
 
 // listenConfig holds the ListenConfig fields both share.
@@ -55,7 +56,8 @@ var (
 	netStack = stack{
 		name: "net",
 		dial: func(ctx context.Context, c dialConfig, network, address string) (net.Conn, error) {
-			d := net.Dialer{Timeout: c.Timeout, Deadline: c.Deadline, LocalAddr: c.LocalAddr, KeepAlive: c.KeepAlive, KeepAliveConfig: c.KeepAliveConfig, FallbackDelay: c.FallbackDelay, Resolver: c.Resolver, Control: c.Control, ControlContext: c.ControlContext}
+			//lint:ignore SA1019 Cancel is deprecated but still honoured
+			d := net.Dialer{Cancel: c.Cancel, Timeout: c.Timeout, Deadline: c.Deadline, LocalAddr: c.LocalAddr, KeepAlive: c.KeepAlive, KeepAliveConfig: c.KeepAliveConfig, FallbackDelay: c.FallbackDelay, Resolver: c.Resolver, Control: c.Control, ControlContext: c.ControlContext}
 			return d.DialContext(ctx, network, address)
 		},
 		listen: func(ctx context.Context, c listenConfig, network, address string) (net.Listener, error) {
@@ -66,7 +68,8 @@ var (
 	uringStack = stack{
 		name: "uringnet",
 		dial: func(ctx context.Context, c dialConfig, network, address string) (net.Conn, error) {
-			d := uringnet.Dialer{Timeout: c.Timeout, Deadline: c.Deadline, LocalAddr: c.LocalAddr, KeepAlive: c.KeepAlive, KeepAliveConfig: c.KeepAliveConfig, FallbackDelay: c.FallbackDelay, Resolver: c.Resolver, Control: c.Control, ControlContext: c.ControlContext, NoFallback: true}
+			//lint:ignore SA1019 as net's, for code that still sets it
+			d := uringnet.Dialer{Cancel: c.Cancel, Timeout: c.Timeout, Deadline: c.Deadline, LocalAddr: c.LocalAddr, KeepAlive: c.KeepAlive, KeepAliveConfig: c.KeepAliveConfig, FallbackDelay: c.FallbackDelay, Resolver: c.Resolver, Control: c.Control, ControlContext: c.ControlContext, NoFallback: true}
 			conn, err := d.DialContext(ctx, network, address)
 			if conn != nil {
 				if _, ok := conn.(*uringnet.Conn); !ok {

@@ -38,6 +38,16 @@ type Dialer struct {
 	FallbackDelay time.Duration
 	// Resolver looks up host names; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// DualStack is ignored, as in net.Dialer, where it is deprecated: Happy
+	// Eyeballs is on by default and a negative FallbackDelay turns it off.
+	//
+	// Deprecated: set FallbackDelay instead.
+	DualStack bool
+	// Cancel, if not nil, ends the dial when it is closed, as in
+	// net.Dialer.
+	//
+	// Deprecated: use DialContext.
+	Cancel <-chan struct{}
 	// NoFallback makes Dial fail when io_uring is unavailable instead of
 	// dialing with package net.
 	NoFallback bool
@@ -65,7 +75,8 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		if d.NoFallback {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
 		}
-		std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig, FallbackDelay: d.FallbackDelay, Control: d.Control, ControlContext: d.ControlContext, Resolver: d.Resolver}
+		//lint:ignore SA1019 Cancel is passed on as it was given
+		std := net.Dialer{Timeout: d.Timeout, Deadline: d.Deadline, LocalAddr: d.LocalAddr, KeepAlive: d.KeepAlive, KeepAliveConfig: d.KeepAliveConfig, FallbackDelay: d.FallbackDelay, Cancel: d.Cancel, Control: d.Control, ControlContext: d.ControlContext, Resolver: d.Resolver}
 		return std.DialContext(ctx, network, address)
 	}
 	if d.Timeout != 0 {
@@ -77,6 +88,18 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, d.Deadline)
 		defer cancel()
+	}
+	if d.Cancel != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-d.Cancel:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 	}
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
