@@ -3,33 +3,50 @@ package compat_test
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// stalledTarget returns the address of a socket that listens but never
-// accepts, its queue full, so that a connect to it waits for its SYN's
-// answer until the dial gives up.
+// stalledTarget returns the address of a socket on 127.0.0.1 that
+// listens but never accepts, its queue full, so that a connect to it
+// waits for its SYN's answer until the dial gives up.
 func stalledTarget(t *testing.T) string {
+	return stalledOn(t, netip.MustParseAddr("127.0.0.1"), 0)
+}
+
+// stalledOn is stalledTarget on ip and port (0 for any).
+func stalledOn(t *testing.T, ip netip.Addr, port int) string {
 	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	family := syscall.AF_INET6
+	var sa syscall.Sockaddr = &syscall.SockaddrInet6{Port: port, Addr: ip.As16()}
+	if ip.Is4() {
+		family, sa = syscall.AF_INET, &syscall.SockaddrInet4{Port: port, Addr: ip.As4()}
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+	if err := syscall.Bind(fd, sa); err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Listen(fd, 0); err != nil {
 		t.Fatal(err)
 	}
-	sa, err := syscall.Getsockname(fd)
+	bound, err := syscall.Getsockname(fd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+	switch b := bound.(type) {
+	case *syscall.SockaddrInet4:
+		port = b.Port
+	case *syscall.SockaddrInet6:
+		port = b.Port
+	}
+	addr := net.JoinHostPort(ip.String(), strconv.Itoa(port))
 	for range 64 {
 		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
 		if err != nil {
