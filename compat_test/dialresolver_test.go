@@ -26,8 +26,8 @@ func TestDialResolvedAddresses(t *testing.T) {
 	refused := port(closed.Addr())
 	closed.Close()
 	dns := &fakeDNS{hosts: map[string][]netip.Addr{
-		"both.ourio.test": {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")},
-		"two4.ourio.test": {netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.1")},
+		"both.ourio.test":  {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")},
+		"two4.ourio.test":  {netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.1")},
 		"only6.ourio.test": {netip.MustParseAddr("::1")},
 	}}
 	r := roles{}.port(ok4.Addr(), "{port}").port(other.Addr(), "{other}")
