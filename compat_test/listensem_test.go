@@ -240,3 +240,119 @@ func TestListenerLifecycle(t *testing.T) {
 		sameOutcome(t, st.name, [2]outcome{got[0][j], got[1][j]}, st.want)
 	}
 }
+
+// ipText is an address's IP with its length, which package net keeps at
+// 16 bytes for an IPv4 peer of an IPv6 socket.
+func ipText(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return fmt.Sprintf("%T", a)
+	}
+	return fmt.Sprintf("%v(%d)", ta.IP, len(ta.IP))
+}
+
+// TestAcceptedAddresses: the local and remote addresses of accepted and
+// dialed connections, for each kind of listener and client family.
+func TestAcceptedAddresses(t *testing.T) {
+	cases := []struct {
+		network, address, client, want string
+	}{
+		{"tcp", ":0", "127.0.0.1", "server 127.0.0.1(16) <- 127.0.0.1(16), client 127.0.0.1(4) -> 127.0.0.1(4)"},
+		{"tcp", ":0", "::1", "server ::1(16) <- ::1(16), client ::1(16) -> ::1(16)"},
+		{"tcp", "127.0.0.1:0", "127.0.0.1", "server 127.0.0.1(4) <- 127.0.0.1(4), client 127.0.0.1(4) -> 127.0.0.1(4)"},
+		{"tcp4", ":0", "127.0.0.1", "server 127.0.0.1(4) <- 127.0.0.1(4), client 127.0.0.1(4) -> 127.0.0.1(4)"},
+		{"tcp6", "[::1]:0", "::1", "server ::1(16) <- ::1(16), client ::1(16) -> ::1(16)"},
+	}
+	for _, c := range cases {
+		t.Run(c.network+" "+c.address+" from "+c.client, func(t *testing.T) {
+			got := bothStacks(t, func(t *testing.T, s stack) outcome {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				ln, err := s.listen(ctx, listenConfig{}, c.network, c.address)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				client, err := s.dial(ctx, dialConfig{}, "tcp", net.JoinHostPort(c.client, port(ln.Addr())))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer client.Close()
+				ln.(deadliner).SetDeadline(time.Now().Add(10 * time.Second))
+				server, err := ln.Accept()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer server.Close()
+				if server.LocalAddr().String() != client.RemoteAddr().String() || server.RemoteAddr().String() != client.LocalAddr().String() {
+					t.Errorf("%s: server %v <- %v, client %v -> %v", s.name, server.LocalAddr(), server.RemoteAddr(), client.LocalAddr(), client.RemoteAddr())
+				}
+				return outcome{Text: fmt.Sprintf("server %s <- %s, client %s -> %s", ipText(server.LocalAddr()), ipText(server.RemoteAddr()), ipText(client.LocalAddr()), ipText(client.RemoteAddr())), Chain: "ok"}
+			})
+			sameOutcome(t, "addresses", got, outcome{Text: c.want, Chain: "ok"})
+		})
+	}
+}
+
+// TestListenerSyscallConn: a listener's RawConn controls the socket, even
+// past Accept's deadline, refuses Read and Write with a bare EINVAL
+// without calling f, and fails Control once the listener is closed.
+func TestListenerSyscallConn(t *testing.T) {
+	got := bothStacks(t, func(t *testing.T, s stack) outcome {
+		ln, err := s.listen(context.Background(), listenConfig{}, "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		r := roles{}.port(ln.Addr(), "{port}")
+		rc, err := ln.(syscall.Conn).SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		calls := 0
+		f := func(uintptr) bool { calls++; return true }
+		ln.(deadliner).SetDeadline(time.Now().Add(-time.Second))
+		var acceptConn int
+		err = rc.Control(func(fd uintptr) {
+			acceptConn, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ACCEPTCONN)
+		})
+		fmt.Fprintf(&b, "control: %v listening=%d; ", errOutcome(err, r), acceptConn)
+		fmt.Fprintf(&b, "read: %v; ", errOutcome(rc.Read(f), r))
+		fmt.Fprintf(&b, "write: %v; ", errOutcome(rc.Write(f), r))
+		ln.Close()
+		fmt.Fprintf(&b, "control after close: %v; ", errOutcome(rc.Control(func(uintptr) { calls++ }), r))
+		if _, err := ln.(syscall.Conn).SyscallConn(); err != nil {
+			fmt.Fprintf(&b, "SyscallConn after close: %v; ", err)
+		}
+		fmt.Fprintf(&b, "f called %d times", calls)
+		return outcome{Text: b.String(), Chain: "ok"}
+	})
+	sameOutcome(t, "listener RawConn", got, outcome{Text: `control: "" [ok] {} listening=1; ` +
+		`read: "invalid argument" [syscall.Errno(EINVAL)] {}; ` +
+		`write: "invalid argument" [syscall.Errno(EINVAL)] {}; ` +
+		`control after close: "raw-control tcp 127.0.0.1:{port}: use of closed network connection" [*net.OpError > unexported] {closed}; ` +
+		`f called 0 times`, Chain: "ok"})
+}
+
+// TestListenContext: Listen uses its context to resolve the address only;
+// a literal address listens even under a context already canceled.
+func TestListenContext(t *testing.T) {
+	for _, c := range []struct{ address, want string }{
+		{"127.0.0.1:0", "listening"},
+		{":0", "listening"},
+		{"localhost:0", "listen tcp: lookup localhost: operation was canceled"},
+	} {
+		got := bothStacks(t, func(t *testing.T, s stack) outcome {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			ln, err := s.listen(ctx, listenConfig{}, "tcp", c.address)
+			if err != nil {
+				return outcome{Text: err.Error(), Chain: "error"}
+			}
+			ln.Close()
+			return outcome{Text: "listening", Chain: "error"}
+		})
+		sameOutcome(t, "listen "+c.address+" canceled", got, outcome{Text: c.want, Chain: "error"})
+	}
+}
