@@ -137,7 +137,7 @@ func TestDialLocalAddrFamily(t *testing.T) {
 }
 
 // TestDialLocalAddrInError: a dial that fails after resolution names the
-// Dialer's LocalAddr as the OpError's Source.
+// Dialer's LocalAddr, as it was given, as the OpError's Source.
 func TestDialLocalAddrInError(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -145,14 +145,37 @@ func TestDialLocalAddrInError(t *testing.T) {
 	}
 	refused := ln.Addr().String()
 	ln.Close()
-	r := roles{}.port(ln.Addr(), "{refused}")
-	la := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}
-	got := bothStacks(t, func(t *testing.T, s stack) outcome {
-		return dialCase(t, s, dialConfig{LocalAddr: la}, "tcp", refused, r)
-	})
-	sameOutcome(t, "refused dial from "+la.String(), got, outcome{
-		Text:  "dial tcp 127.0.0.1:0->127.0.0.1:{refused}: connect: connection refused",
-		Chain: "*net.OpError > *os.SyscallError > syscall.Errno(ECONNREFUSED)",
+	busy := serveLoopback(t, "tcp4", "127.0.0.1:0")
+	r := roles{}.port(ln.Addr(), "{refused}").port(busy.Addr(), "{busy}")
+	refusedErr := "*net.OpError > *os.SyscallError > syscall.Errno(ECONNREFUSED)"
+	for _, c := range []struct {
+		local net.Addr
+		want  outcome
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, outcome{Text: "dial tcp 127.0.0.1:0->127.0.0.1:{refused}: connect: connection refused", Chain: refusedErr}},
+		{&net.TCPAddr{}, outcome{Text: "dial tcp :0->127.0.0.1:{refused}: connect: connection refused", Chain: refusedErr}},
+		{(*net.TCPAddr)(nil), outcome{Text: "dial tcp <nil>->127.0.0.1:{refused}: connect: connection refused", Chain: refusedErr}},
+		{busy.Addr(), outcome{Text: "dial tcp 127.0.0.1:{busy}->127.0.0.1:{refused}: bind: address already in use", Chain: "*net.OpError > *os.SyscallError > syscall.Errno(EADDRINUSE)"}},
+	} {
+		got := bothStacks(t, func(t *testing.T, s stack) outcome {
+			return dialCase(t, s, dialConfig{LocalAddr: c.local}, "tcp", refused, r)
+		})
+		sameOutcome(t, fmt.Sprintf("refused dial from %v", c.local), got, c.want)
+	}
+}
+
+// TestDialZone: an IPv6 address's zone, an interface name or index, is
+// passed to the kernel, as in package net.
+func TestDialZone(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDialCases(t, []dialWant{
+		{"tcp", "[::1%lo]:{v6}", dialConfig{}, connected("[::1]:{v6}", "::1")},
+		{"tcp6", fmt.Sprintf("[::1%%%d]:{v6}", lo.Index), dialConfig{}, connected("[::1]:{v6}", "::1")},
+		{"tcp6", "[fe80::1%lo]:{v6}", dialConfig{}, outcome{Text: "dial tcp6 [fe80::1%lo]:{v6}: connect: network is unreachable", Chain: "*net.OpError > *os.SyscallError > syscall.Errno(ENETUNREACH)"}},
+		{"tcp6", "[fe80::1%no-such-if]:{v6}", dialConfig{}, outcome{Text: "dial tcp6 [fe80::1%no-such-if]:{v6}: connect: invalid argument", Chain: "*net.OpError > *os.SyscallError > syscall.Errno(EINVAL)"}},
 	})
 }
 
