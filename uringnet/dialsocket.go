@@ -2,6 +2,7 @@ package uringnet
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"strconv"
@@ -31,7 +32,15 @@ func (d *Dialer) dialTCP(ctx context.Context, e *engine, network string, ra *net
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Source: d.LocalAddr, Addr: ra, Err: err}
 	}
-	return d.dialOne(ctx, e, network, family, v6only, sa, ra)
+	// When the kernel picks the local port, its EADDRNOTAVAIL may be
+	// spurious (the port it tried was taken meanwhile): package net tries
+	// twice more, and so does this.
+	for attempt := 0; ; attempt++ {
+		c, err := d.dialOne(ctx, e, network, family, v6only, sa, ra)
+		if attempt == 2 || la != nil && la.Port != 0 || !errors.Is(err, unix.EADDRNOTAVAIL) {
+			return c, err
+		}
+	}
 }
 
 // isIPv4Family reports whether a is dialed from or to on an IPv4 socket:
