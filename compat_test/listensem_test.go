@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // reaches reports whether a package net dial of network to host on ln's
@@ -354,5 +356,106 @@ func TestListenContext(t *testing.T) {
 			return outcome{Text: "listening", Chain: "error"}
 		})
 		sameOutcome(t, "listen "+c.address+" canceled", got, outcome{Text: c.want, Chain: "error"})
+	}
+}
+
+// socketOptions describes the socket under c as the kernel holds it: its
+// family and, for IPv6, whether it is IPv6 only; for a listener, whether
+// SO_REUSEADDR is set.
+func socketOptions(t *testing.T, c syscall.Conn, listener bool) string {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	err = rc.Control(func(fd uintptr) {
+		domain, _ := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, unix.SO_DOMAIN)
+		switch domain {
+		case syscall.AF_INET:
+			b.WriteString("AF_INET")
+		case syscall.AF_INET6:
+			v6only, err := syscall.GetsockoptInt(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY)
+			fmt.Fprintf(&b, "AF_INET6 v6only=%d%v", v6only, errText(err))
+		default:
+			fmt.Fprintf(&b, "family %d", domain)
+		}
+		if listener {
+			reuse, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR)
+			fmt.Fprintf(&b, " reuseaddr=%d%v", reuse, errText(err))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// rawSyscallConn hands a RawConn Control already has to socketOptions.
+type rawSyscallConn struct{ rc syscall.RawConn }
+
+func (r rawSyscallConn) SyscallConn() (syscall.RawConn, error) { return r.rc, nil }
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return "(" + err.Error() + ")"
+}
+
+// TestSocketFamilies: the family and IPV6_V6ONLY of the sockets package
+// net makes for each network and address, listening (as set before bind)
+// and dialing.
+func TestSocketFamilies(t *testing.T) {
+	v4 := serveLoopback(t, "tcp4", "127.0.0.1:0")
+	v6 := serveLoopback(t, "tcp6", "[::1]:0")
+	for _, c := range []struct{ network, address, want string }{
+		{"tcp", ":0", "AF_INET6 v6only=0 reuseaddr=1"},
+		{"tcp", "127.0.0.1:0", "AF_INET reuseaddr=1"},
+		{"tcp", "[::1]:0", "AF_INET6 v6only=0 reuseaddr=1"},
+		{"tcp4", ":0", "AF_INET reuseaddr=1"},
+		{"tcp6", ":0", "AF_INET6 v6only=1 reuseaddr=1"},
+		{"tcp6", "[::1]:0", "AF_INET6 v6only=1 reuseaddr=1"},
+	} {
+		got := bothStacks(t, func(t *testing.T, s stack) outcome {
+			// Read before bind: binding to an IPv6 address makes the
+			// kernel set IPV6_V6ONLY on a TCP socket, and package net's
+			// listeners are MPTCP sockets where the kernel has MPTCP.
+			var opts string
+			cfg := listenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+				opts = socketOptions(t, rawSyscallConn{rc}, true)
+				return nil
+			}}
+			ln, err := s.listen(context.Background(), cfg, c.network, c.address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			return outcome{Text: opts, Chain: "ok"}
+		})
+		sameOutcome(t, "listen "+c.network+" "+c.address, got, outcome{Text: c.want, Chain: "ok"})
+	}
+	for _, c := range []struct {
+		network, address string
+		local            net.Addr
+		want             string
+	}{
+		{"tcp", v4.Addr().String(), nil, "AF_INET"},
+		{"tcp", v6.Addr().String(), nil, "AF_INET6 v6only=0"},
+		{"tcp", ":" + port(v4.Addr()), nil, "AF_INET"},
+		{"tcp", v4.Addr().String(), &net.TCPAddr{IP: net.IPv6zero}, "AF_INET6 v6only=0"},
+		{"tcp4", v4.Addr().String(), nil, "AF_INET"},
+		{"tcp6", v6.Addr().String(), nil, "AF_INET6 v6only=1"},
+		{"tcp6", v6.Addr().String(), &net.TCPAddr{IP: net.IPv4zero}, "AF_INET6 v6only=1"},
+	} {
+		got := bothStacks(t, func(t *testing.T, s stack) outcome {
+			conn, err := s.dial(context.Background(), dialConfig{LocalAddr: c.local}, c.network, c.address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			return outcome{Text: socketOptions(t, conn.(syscall.Conn), false), Chain: "ok"}
+		})
+		sameOutcome(t, fmt.Sprintf("dial %s %s from %v", c.network, c.address, c.local), got, outcome{Text: c.want, Chain: "ok"})
 	}
 }
