@@ -129,3 +129,25 @@ func TestRawConnDeadlineWhileWaiting(t *testing.T) {
 		Flags: "timeout deadline",
 	})
 }
+
+// TestSyscallConnAfterClose: a closed connection still gives its RawConn,
+// whose calls then fail with net.ErrClosed, as in package net.
+func TestSyscallConnAfterClose(t *testing.T) {
+	got := bothStacks(t, func(t *testing.T, s stack) outcome {
+		c, _, r := stackPair(t, s, "tcp", "127.0.0.1:0")
+		c.Close()
+		rc, err := c.(syscall.Conn).SyscallConn()
+		if err != nil {
+			return errOutcome(err, r)
+		}
+		calls := 0
+		res := errOutcome(rc.Control(func(uintptr) { calls++ }), r)
+		res.Text += fmt.Sprintf(" (f called %d times)", calls)
+		return res
+	})
+	sameOutcome(t, "SyscallConn after Close", got, outcome{
+		Text:  "raw-control tcp {client}: use of closed network connection (f called 0 times)",
+		Chain: "*net.OpError > unexported",
+		Flags: "closed",
+	})
+}

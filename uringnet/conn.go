@@ -260,11 +260,9 @@ func (c *Conn) Fd() int { return c.fd.fd }
 // SyscallConn returns a raw connection: Control for socket options, and
 // Read and Write that wait for readiness on the ring between calls of f.
 // Once it is called, every Read tries the socket before it waits, since a
-// raw read may have left bytes that no event will announce again.
+// raw read may have left bytes that no event will announce again. As in
+// package net, a closed Conn still returns one, whose calls fail.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
-	if c.fd.closed.Load() {
-		return nil, c.opErr("raw", net.ErrClosed)
-	}
 	c.fd.raw.Store(true)
 	return rawConn{c.fd}, nil
 }
