@@ -178,3 +178,43 @@ func emfileAccept(t *testing.T, s stack, waiting bool) (outcome, string) {
 	}
 	return errOutcome(aerr, r), after
 }
+
+// TestAcceptDeadlineSemantics: a past deadline fails Accept even with a
+// connection queued, which a later Accept without deadline takes; a
+// deadline moved while Accept waits counts from its new time, as in
+// package net.
+func TestAcceptDeadlineSemantics(t *testing.T) {
+	got := bothStacks(t, func(t *testing.T, s stack) outcome {
+		ln, err := s.listen(context.Background(), listenConfig{}, "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		r := roles{}.port(ln.Addr(), "{port}")
+		var b strings.Builder
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		ln.(deadliner).SetDeadline(time.Now().Add(-time.Second))
+		_, err = ln.Accept()
+		fmt.Fprintf(&b, "queued, past deadline: %v; ", errOutcome(err, r))
+		ln.(deadliner).SetDeadline(time.Time{})
+		c, err := ln.Accept()
+		fmt.Fprintf(&b, "deadline cleared: %v; ", errOutcome(err, r))
+		if c != nil {
+			c.Close()
+		}
+		ln.(deadliner).SetDeadline(time.Now().Add(50 * time.Millisecond))
+		time.AfterFunc(10*time.Millisecond, func() { ln.(deadliner).SetDeadline(time.Now().Add(300 * time.Millisecond)) })
+		start := time.Now()
+		_, err = ln.Accept()
+		took := time.Since(start)
+		fmt.Fprintf(&b, "deadline extended: %v, after 300ms %v", errOutcome(err, r), took >= 290*time.Millisecond)
+		return outcome{Text: b.String(), Chain: "ok"}
+	})
+	sameOutcome(t, "Accept and its deadline", got, outcome{Text: `queued, past deadline: "accept tcp 127.0.0.1:{port}: i/o timeout" [*net.OpError > *poll.DeadlineExceededError] {timeout deadline}; ` +
+		`deadline cleared: "" [ok] {}; ` +
+		`deadline extended: "accept tcp 127.0.0.1:{port}: i/o timeout" [*net.OpError > *poll.DeadlineExceededError] {timeout deadline}, after 300ms true`, Chain: "ok"})
+}
