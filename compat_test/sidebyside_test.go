@@ -102,6 +102,9 @@ type outcome struct {
 	Text  string
 	Chain string
 	Flags string
+	// Fields are an OpError's Op and Net and its addresses' types, which
+	// the two stacks must agree on; the tests' wants leave it empty.
+	Fields string
 }
 
 func (o outcome) String() string {
@@ -167,7 +170,12 @@ func errOutcome(err error, r roles) outcome {
 			flags = append(flags, f.name)
 		}
 	}
-	return outcome{Text: r.apply(err.Error()), Chain: strings.Join(chain, " > "), Flags: strings.Join(flags, " ")}
+	o := outcome{Text: r.apply(err.Error()), Chain: strings.Join(chain, " > "), Flags: strings.Join(flags, " ")}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		o.Fields = fmt.Sprintf("Op=%s Net=%s Source=%T Addr=%T", oe.Op, oe.Net, oe.Source, oe.Addr)
+	}
+	return o
 }
 
 // typeName is e's type, or "unexported" for a type its package keeps to
@@ -198,9 +206,10 @@ func errnoName(e syscall.Errno) string {
 func sameOutcome(t *testing.T, what string, got [2]outcome, want outcome) {
 	t.Helper()
 	if got[0] != got[1] {
-		t.Errorf("%s: outcomes differ\n net:      %v\n uringnet: %v", what, got[0], got[1])
+		t.Errorf("%s: outcomes differ\n net:      %v %s\n uringnet: %v %s", what, got[0], got[0].Fields, got[1], got[1].Fields)
 	}
 	for i, g := range got {
+		g.Fields = want.Fields
 		if !reflect.DeepEqual(g, want) {
 			t.Errorf("%s: %s gave\n %v\nwant\n %v", what, stacks[i].name, g, want)
 		}
@@ -213,6 +222,7 @@ func sameOutcome(t *testing.T, what string, got [2]outcome, want outcome) {
 func eachOneOf(t *testing.T, what string, got [2]outcome, wants ...outcome) {
 	t.Helper()
 	for i, g := range got {
+		g.Fields = ""
 		if !slices.Contains(wants, g) {
 			t.Errorf("%s: %s gave\n %v\nwant one of\n %v", what, stacks[i].name, g, wants)
 		}
