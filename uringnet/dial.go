@@ -18,7 +18,10 @@ type Dialer struct {
 	Timeout time.Duration
 	// Deadline is an absolute time after which the dial fails.
 	Deadline time.Time
-	// LocalAddr is the local address to bind to, or nil.
+	// LocalAddr is the local address to bind to, or nil. As in
+	// net.Dialer, unless it is unspecified only addresses of its family
+	// are dialed, and an unspecified one serves either family (0.0.0.0
+	// binds an IPv6 socket as ::, but :: does not fit tcp4).
 	LocalAddr net.Addr
 	// KeepAlive is the keep-alive period: zero means 15 seconds, negative
 	// disables keep-alive.
@@ -27,7 +30,8 @@ type Dialer struct {
 	// instead of KeepAlive, as in net.Dialer.
 	KeepAliveConfig net.KeepAliveConfig
 	// Control, if not nil, is called after the socket is created and before
-	// it connects.
+	// it is bound and connects, with tcp4 or tcp6 for tcp and the address
+	// it is about to dial, as in net.Dialer.
 	Control func(network, address string, c syscall.RawConn) error
 	// ControlContext, if not nil, is called as Control is, with the dial's
 	// context; Control is then ignored, as in net.Dialer.
