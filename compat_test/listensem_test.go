@@ -84,6 +84,8 @@ func TestListenAddresses(t *testing.T) {
 		{"tcp6", "0.0.0.0:0", noSuitable("tcp6", "0.0.0.0")},
 		{"tcp6", "127.0.0.1:0", noSuitable("tcp6", "127.0.0.1")},
 		{"tcp4", "[::1]:0", noSuitable("tcp4", "::1")},
+		{"tcp6", "[::1%lo]:0", listening("tcp6", "[::1]:{port}", "[::1%lo]:0", false, true)},
+		{"tcp6", "[fe80::1%lo]:0", outcome{Text: "listen tcp6 [fe80::1%lo]:0: bind: cannot assign requested address", Chain: "*net.OpError > *os.SyscallError > syscall.Errno(EADDRNOTAVAIL)"}},
 	}
 	for _, c := range cases {
 		t.Run(c.network+" "+c.address, func(t *testing.T) {
