@@ -116,7 +116,7 @@ func TestRawConnDeadlineWhileWaiting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 		calls := 0
 		err = rc.Read(func(uintptr) bool { calls++; return false })
 		res := errOutcome(err, r)
