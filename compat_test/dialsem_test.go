@@ -39,6 +39,7 @@ func runDialCases(t *testing.T, cases []dialWant) {
 	}
 }
 
+// port is a's port, as a string.
 func port(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
