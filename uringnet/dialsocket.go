@@ -32,15 +32,35 @@ func (d *Dialer) dialTCP(ctx context.Context, e *engine, network string, ra *net
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Source: d.LocalAddr, Addr: ra, Err: err}
 	}
-	// When the kernel picks the local port, its EADDRNOTAVAIL may be
-	// spurious (the port it tried was taken meanwhile): package net tries
-	// twice more, and so does this.
+	// When the kernel picks the local port, it may pick the port dialed
+	// on the host dialed and connect the socket to itself, or fail with an
+	// EADDRNOTAVAIL that may be spurious (the port it tried was taken
+	// meanwhile): package net tries twice more, then gives what it got,
+	// and so does this.
 	for attempt := 0; ; attempt++ {
 		c, err := d.dialOne(ctx, e, network, family, v6only, sa, ra)
-		if attempt == 2 || la != nil && la.Port != 0 || !errors.Is(err, unix.EADDRNOTAVAIL) {
+		if attempt == 2 || la != nil && la.Port != 0 {
+			return c, err
+		}
+		switch {
+		case err == nil && selfConnected(c):
+			c.Close()
+		case err != nil && errors.Is(err, unix.EADDRNOTAVAIL):
+		default:
 			return c, err
 		}
 	}
+}
+
+// selfConnected reports whether c is connected to itself, or has lost an
+// address, which package net also takes for a dial to try again.
+func selfConnected(c net.Conn) bool {
+	l, _ := c.LocalAddr().(*net.TCPAddr)
+	r, _ := c.RemoteAddr().(*net.TCPAddr)
+	if l == nil || r == nil {
+		return true
+	}
+	return l.Port == r.Port && l.IP.Equal(r.IP)
 }
 
 // isIPv4Family reports whether a is dialed from or to on an IPv4 socket:
