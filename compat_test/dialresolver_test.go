@@ -3,6 +3,7 @@ package compat_test
 import (
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,6 +46,9 @@ func TestDialResolvedAddresses(t *testing.T) {
 		// Without Happy Eyeballs ::1 has all of the time, being given at
 		// least two seconds; see below for the outcome.
 		{"no fallback", "tcp", "both.ourio.test:" + p, dialConfig{FallbackDelay: -1, Timeout: 500 * time.Millisecond}, outcome{}, 500 * time.Millisecond},
+		// DualStack, deprecated, changes nothing.
+		{"no fallback, DualStack", "tcp", "both.ourio.test:" + p, dialConfig{DualStack: true, FallbackDelay: -1, Timeout: 500 * time.Millisecond}, outcome{}, 500 * time.Millisecond},
+		{"fallback wins, DualStack", "tcp", "both.ourio.test:" + p, dialConfig{DualStack: true, FallbackDelay: 150 * time.Millisecond}, connected("127.0.0.1:{port}", "127.0.0.1"), 150 * time.Millisecond},
 		{"both refused", "tcp", "both.ourio.test:" + refused, dialConfig{}, outcome{Text: "dial tcp [::1]:{refused}: connect: connection refused", Chain: "*net.OpError > *os.SyscallError > syscall.Errno(ECONNREFUSED)"}, 0},
 		{"both refused, serial", "tcp", "both.ourio.test:" + refused, dialConfig{FallbackDelay: -1}, outcome{Text: "dial tcp [::1]:{refused}: connect: connection refused", Chain: "*net.OpError > *os.SyscallError > syscall.Errno(ECONNREFUSED)"}, 0},
 		{"tcp4 of both", "tcp4", "both.ourio.test:" + p, dialConfig{}, connected("127.0.0.1:{port}", "127.0.0.1"), 0},
@@ -73,7 +77,7 @@ func TestDialResolvedAddresses(t *testing.T) {
 					got[i].Text = roles{server: "{dns}"}.apply(got[i].Text)
 				}
 			}
-			if c.name == "no fallback" {
+			if strings.HasPrefix(c.name, "no fallback") {
 				// In package net, when the socket's deadline fires
 				// first the dial fails on ::1 with the socket's
 				// timeout; when the context's fires first, the dial

@@ -36,6 +36,7 @@ type dialConfig struct {
 	Control         func(network, address string, c syscall.RawConn) error
 	ControlContext  func(ctx context.Context, network, address string, c syscall.RawConn) error
 	Cancel          <-chan struct{}
+	DualStack       bool
 }
 
 // listenConfig holds the ListenConfig fields both share.
@@ -57,7 +58,7 @@ var (
 		name: "net",
 		dial: func(ctx context.Context, c dialConfig, network, address string) (net.Conn, error) {
 			//lint:ignore SA1019 Cancel is deprecated but still honoured
-			d := net.Dialer{Cancel: c.Cancel, Timeout: c.Timeout, Deadline: c.Deadline, LocalAddr: c.LocalAddr, KeepAlive: c.KeepAlive, KeepAliveConfig: c.KeepAliveConfig, FallbackDelay: c.FallbackDelay, Resolver: c.Resolver, Control: c.Control, ControlContext: c.ControlContext}
+			d := net.Dialer{Cancel: c.Cancel, DualStack: c.DualStack, Timeout: c.Timeout, Deadline: c.Deadline, LocalAddr: c.LocalAddr, KeepAlive: c.KeepAlive, KeepAliveConfig: c.KeepAliveConfig, FallbackDelay: c.FallbackDelay, Resolver: c.Resolver, Control: c.Control, ControlContext: c.ControlContext}
 			return d.DialContext(ctx, network, address)
 		},
 		listen: func(ctx context.Context, c listenConfig, network, address string) (net.Listener, error) {
@@ -69,7 +70,7 @@ var (
 		name: "uringnet",
 		dial: func(ctx context.Context, c dialConfig, network, address string) (net.Conn, error) {
 			//lint:ignore SA1019 as net's, for code that still sets it
-			d := uringnet.Dialer{Cancel: c.Cancel, Timeout: c.Timeout, Deadline: c.Deadline, LocalAddr: c.LocalAddr, KeepAlive: c.KeepAlive, KeepAliveConfig: c.KeepAliveConfig, FallbackDelay: c.FallbackDelay, Resolver: c.Resolver, Control: c.Control, ControlContext: c.ControlContext, NoFallback: true}
+			d := uringnet.Dialer{Cancel: c.Cancel, DualStack: c.DualStack, Timeout: c.Timeout, Deadline: c.Deadline, LocalAddr: c.LocalAddr, KeepAlive: c.KeepAlive, KeepAliveConfig: c.KeepAliveConfig, FallbackDelay: c.FallbackDelay, Resolver: c.Resolver, Control: c.Control, ControlContext: c.ControlContext, NoFallback: true}
 			conn, err := d.DialContext(ctx, network, address)
 			if conn != nil {
 				if _, ok := conn.(*uringnet.Conn); !ok {
