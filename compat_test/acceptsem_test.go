@@ -231,3 +231,54 @@ func TestAcceptDeadlineSemantics(t *testing.T) {
 		`deadline cleared: "" [ok] {}; ` +
 		`deadline moved: "accept tcp 127.0.0.1:{port}: i/o timeout" [*net.OpError > *poll.DeadlineExceededError] {timeout deadline}, on time true`, Chain: "ok"})
 }
+
+// TestConcurrentAccepts: Accepts waiting together each take one of the
+// connections that arrive, and Close ends the ones left with
+// net.ErrClosed, as in package net.
+func TestConcurrentAccepts(t *testing.T) {
+	const waiting, arriving = 4, 2
+	got := bothStacks(t, func(t *testing.T, s stack) outcome {
+		ln, err := s.listen(context.Background(), listenConfig{}, "tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		r := roles{}.port(ln.Addr(), "{port}")
+		results := make(chan outcome, waiting)
+		for range waiting {
+			go func() {
+				c, err := ln.Accept()
+				if c != nil {
+					c.Close()
+				}
+				results <- errOutcome(err, r)
+			}()
+		}
+		var clients []net.Conn
+		for range arriving {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients = append(clients, c)
+		}
+		count := map[string]int{}
+		for range arriving {
+			o := <-results
+			count[o.String()]++
+		}
+		ln.Close()
+		for range waiting - arriving {
+			o := <-results
+			count[o.String()]++
+		}
+		for _, c := range clients {
+			c.Close()
+		}
+		return outcome{Text: fmt.Sprint(count), Chain: "ok"}
+	})
+	sameOutcome(t, "concurrent Accepts", got, outcome{Text: fmt.Sprint(map[string]int{
+		outcome{Chain: "ok"}.String(): arriving,
+		outcome{Text: "accept tcp 127.0.0.1:{port}: use of closed network connection", Chain: "*net.OpError > unexported", Flags: "closed"}.String(): waiting - arriving,
+	}), Chain: "ok"})
+}
