@@ -196,3 +196,48 @@ func TestDialBadAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestDialContextAfterConnect: once a dial has returned its connection,
+// the end of its context or of the Dialer's deadline no longer affects it.
+func TestDialContextAfterConnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b := make([]byte, 64)
+				n, _ := c.Read(b)
+				c.Write(b[:n])
+			}()
+		}
+	}()
+	got := bothStacks(t, func(t *testing.T, s stack) outcome {
+		ctx, cancel := context.WithCancel(context.Background())
+		c, err := s.dial(ctx, dialConfig{Timeout: 300 * time.Millisecond}, "tcp", ln.Addr().String())
+		cancel()
+		if err != nil {
+			return errOutcome(err, roles{})
+		}
+		defer c.Close()
+		time.Sleep(400 * time.Millisecond) // past the Dialer's Timeout
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte("still here")); err != nil {
+			return errOutcome(err, roles{})
+		}
+		b := make([]byte, 64)
+		n, err := c.Read(b)
+		if err != nil {
+			return errOutcome(err, roles{})
+		}
+		return outcome{Text: string(b[:n]), Chain: "ok"}
+	})
+	sameOutcome(t, "a connection after its dial's context ended", got, outcome{Text: "still here", Chain: "ok"})
+}
