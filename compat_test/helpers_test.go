@@ -1,6 +1,8 @@
 // Package compat_test runs the Go ecosystem's own machinery (net/http,
 // crypto/tls, golang.org/x/net/http2) and real outside clients (curl,
-// h2load) against uringnet on the running kernel, over loopback only.
+// h2load) against uringnet on the running kernel, over loopback only, and
+// runs uringnet's dials, listeners and accepts side by side with package
+// net's (sidebyside_test.go).
 package compat_test
 
 import (

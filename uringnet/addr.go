@@ -2,7 +2,6 @@ package uringnet
 
 import (
 	"net"
-	"net/netip"
 	"unsafe"
 
 	"github.com/ourio-go/ourio/core"
@@ -64,23 +63,4 @@ func localAddr(network string, fd int) net.Addr {
 		return nil
 	}
 	return netaddr.FromSockaddr(network, sa)
-}
-
-// tcpSockaddr returns the family and socket address for ip:port on network,
-// choosing as package net does: an IPv4 address on an IPv4 socket unless
-// network is tcp6, everything else on an IPv6 socket.
-func tcpSockaddr(network string, ip netip.Addr, port int) (int, unix.Sockaddr) {
-	if network != "tcp6" && (ip.Is4() || ip.Is4In6()) {
-		return unix.AF_INET, &unix.SockaddrInet4{Port: port, Addr: ip.Unmap().As4()}
-	}
-	if network == "tcp4" {
-		return unix.AF_INET, &unix.SockaddrInet4{Port: port}
-	}
-	sa := &unix.SockaddrInet6{Port: port, Addr: ip.As16()}
-	if z := ip.Zone(); z != "" {
-		if ifi, err := net.InterfaceByName(z); err == nil {
-			sa.ZoneId = uint32(ifi.Index)
-		}
-	}
-	return unix.AF_INET6, sa
 }

@@ -274,11 +274,9 @@ func (c *Conn) Fd() int { return c.fd.fd }
 // SyscallConn returns a raw connection: Control for socket options, and
 // Read and Write that wait for readiness on the ring between calls of f.
 // Once it is called, every Read tries the socket before it waits, since a
-// raw read may have left bytes that no event will announce again.
+// raw read may have left bytes that no event will announce again. As in
+// package net, a closed Conn still returns one, whose calls fail.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
-	if c.fd.closed.Load() {
-		return nil, c.opErr("raw", net.ErrClosed)
-	}
 	c.fd.raw.Store(true)
 	return rawConn{c.fd}, nil
 }
@@ -311,13 +309,18 @@ func (r rawConn) opErr(op string, err error) error {
 }
 
 // wait calls f until it reports done, polling the socket on the ring for
-// readiness in between.
+// readiness in between. As in package net, f is not called once the
+// socket is closed or the side's deadline has passed.
 func (r rawConn) wait(s *side, kind int, f func(fd uintptr) bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
 		if !r.fd.incref() {
 			return net.ErrClosed
+		}
+		if s.expired() {
+			r.fd.decref()
+			return os.ErrDeadlineExceeded
 		}
 		done := f(uintptr(r.fd.fd))
 		r.fd.decref()

@@ -47,9 +47,10 @@ func fullBacklog(t *testing.T) string {
 }
 
 // looseCtxShape drops what cannot match package net in a dial's context
-// error: net's error types are unexported, and uringnet's one timeout error
-// matches both context.DeadlineExceeded and os.ErrDeadlineExceeded where
-// net's match one or the other depending on where the dial was.
+// error: net's error types are unexported, and net's timeout matches
+// context.DeadlineExceeded or os.ErrDeadlineExceeded depending on which of
+// its two timers for the deadline fired first, where uringnet's always
+// matches context.DeadlineExceeded.
 func looseCtxShape(s errShape) errShape {
 	s.Inner, s.Deadline, s.CtxDeadline = "", false, false
 	return s

@@ -76,7 +76,8 @@
 // # When io_uring is unavailable
 //
 // Available reports whether io_uring can be used and why not. Without it,
-// Listen and Dial fall back to package net unless NoFallback is set.
+// Listen and Dial fall back to package net unless ListenConfig.NoFallback
+// or Dialer.NoFallback is set.
 //
 // # Cost
 //

@@ -250,6 +250,42 @@ func TestFallbackChild(t *testing.T) {
 		}
 	})
 
+	t.Run("config context", func(t *testing.T) {
+		// ControlContext, over Control, and Cancel reach package net too.
+		ln, err := uringnet.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		var calls []string
+		d := uringnet.Dialer{
+			Control: func(network, _ string, _ syscall.RawConn) error {
+				calls = append(calls, "Control "+network)
+				return nil
+			},
+			ControlContext: func(_ context.Context, network, _ string, _ syscall.RawConn) error {
+				calls = append(calls, "ControlContext "+network)
+				return nil
+			},
+			Timeout: 10 * time.Second,
+		}
+		srv, cli := fbConnect(t, ln, func(network, address string) (net.Conn, error) {
+			return d.DialContext(context.Background(), network, address)
+		})
+		fbWantStd(t, "tcp", ln, srv, cli)
+		if got := strings.Join(calls, ", "); got != "ControlContext tcp4" {
+			t.Errorf("calls: %q, want %q", got, "ControlContext tcp4")
+		}
+		// Cancel is watched by a goroutine, in package net too: close it
+		// while the dial waits on a full accept queue.
+		canceled := make(chan struct{})
+		time.AfterFunc(50*time.Millisecond, func() { close(canceled) })
+		_, err = (&uringnet.Dialer{Cancel: canceled}).Dial("tcp", fullBacklog(t))
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("dial with Cancel closed: %v, want context.Canceled", err)
+		}
+	})
+
 	t.Run("http", func(t *testing.T) {
 		ln, err := uringnet.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

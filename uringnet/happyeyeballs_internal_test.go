@@ -34,10 +34,15 @@ func stalledListener(t *testing.T) int {
 	return port
 }
 
-func happyTargets(t *testing.T, d *Dialer, port int) *dialTargets {
+func happyTargets(t *testing.T, d *Dialer) *dialTargets {
 	e, err := defaultEngine()
 	require.NoError(t, err)
-	return &dialTargets{d: d, e: e, network: "tcp", port: port}
+	return &dialTargets{d: d, e: e, network: "tcp"}
+}
+
+// loopbacks returns ::1 and 127.0.0.1 on port, as a dial resolves them.
+func loopbacks(port int) (v6, v4 []*net.TCPAddr) {
+	return []*net.TCPAddr{{IP: net.IPv6loopback, Port: port}}, []*net.TCPAddr{{IP: net.IPv4(127, 0, 0, 1), Port: port}}
 }
 
 // TestHappyEyeballsFallbackWins: the IPv6 primary hangs, so the IPv4
@@ -57,11 +62,12 @@ func TestHappyEyeballsFallbackWins(t *testing.T) {
 		}
 	}()
 	const delay = 100 * time.Millisecond
-	tg := happyTargets(t, &Dialer{FallbackDelay: delay}, port)
+	tg := happyTargets(t, &Dialer{FallbackDelay: delay})
+	v6, v4 := loopbacks(port)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	c, err := tg.parallel(ctx, []netip.Addr{netip.IPv6Loopback()}, []netip.Addr{netip.MustParseAddr("127.0.0.1")})
+	c, err := tg.parallel(ctx, v6, v4)
 	require.NoError(t, err)
 	defer c.Close()
 	require.GreaterOrEqual(t, time.Since(start), delay)
@@ -84,9 +90,10 @@ func TestHappyEyeballsPrimaryRefused(t *testing.T) {
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
-	tg := happyTargets(t, &Dialer{FallbackDelay: 5 * time.Second}, port)
+	tg := happyTargets(t, &Dialer{FallbackDelay: 5 * time.Second})
+	v6, v4 := loopbacks(port)
 	start := time.Now()
-	c, err := tg.parallel(context.Background(), []netip.Addr{netip.IPv6Loopback()}, []netip.Addr{netip.MustParseAddr("127.0.0.1")})
+	c, err := tg.parallel(context.Background(), v6, v4)
 	require.NoError(t, err)
 	defer c.Close()
 	require.Less(t, time.Since(start), time.Second)
@@ -98,8 +105,9 @@ func TestHappyEyeballsBothFail(t *testing.T) {
 	require.NoError(t, err)
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close() // nothing listens on either family now
-	tg := happyTargets(t, &Dialer{}, port)
-	_, err = tg.parallel(context.Background(), []netip.Addr{netip.IPv6Loopback()}, []netip.Addr{netip.MustParseAddr("127.0.0.1")})
+	tg := happyTargets(t, &Dialer{})
+	v6, v4 := loopbacks(port)
+	_, err = tg.parallel(context.Background(), v6, v4)
 	var oe *net.OpError
 	require.ErrorAs(t, err, &oe)
 	require.ErrorIs(t, err, unix.ECONNREFUSED)
@@ -107,8 +115,11 @@ func TestHappyEyeballsBothFail(t *testing.T) {
 }
 
 func TestPartitionByFamily(t *testing.T) {
-	a := []netip.Addr{netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::2"), netip.MustParseAddr("::ffff:10.0.0.1")}
+	var a []*net.TCPAddr
+	for _, ip := range []string{"::1", "127.0.0.1", "::2", "::ffff:10.0.0.1"} {
+		a = append(a, &net.TCPAddr{IP: net.ParseIP(ip)})
+	}
 	p, f := partitionByFamily(a)
-	require.Equal(t, []netip.Addr{a[0], a[2]}, p)
-	require.Equal(t, []netip.Addr{a[1], a[3]}, f)
+	require.Equal(t, []*net.TCPAddr{a[0], a[2]}, p)
+	require.Equal(t, []*net.TCPAddr{a[1], a[3]}, f)
 }

@@ -3,7 +3,6 @@ package uringnet
 import (
 	"context"
 	"net"
-	"net/netip"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -51,28 +50,18 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 	var sa unix.Sockaddr
 	var v6only = -1
 	var path string
+	var la net.Addr // the address as package net reports it before binding
 	switch network {
 	case "tcp", "tcp4", "tcp6":
-		addr, err := net.ResolveTCPAddr(network, address)
+		addr, err := resolveListenTCP(ctx, network, address)
 		if err != nil {
 			return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 		}
-		ip, _ := netip.AddrFromSlice(addr.IP)
-		if !ip.IsValid() || ip.Unmap().IsUnspecified() && network == "tcp" {
-			// A wildcard, 0.0.0.0 included, listens on both families, as
-			// in package net.
-			if network == "tcp4" {
-				family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: addr.Port}
-			} else {
-				family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: addr.Port}
-				v6only = boolInt(network == "tcp6")
-			}
-		} else {
-			family, sa = tcpSockaddr(network, ip.WithZone(addr.Zone), addr.Port)
-			if family == unix.AF_INET6 {
-				v6only = boolInt(network == "tcp6")
-			}
+		family, v6only = listenFamily(network, addr)
+		if sa, err = ipSockaddr(family, addr); err != nil {
+			return nil, &net.OpError{Op: "listen", Net: network, Addr: addr, Err: err}
 		}
+		la = addr
 	case "unixgram":
 		std := net.ListenConfig{Control: lc.Control}
 		return std.Listen(ctx, network, address)
@@ -82,32 +71,32 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 			return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 		}
 		family, sa, path = unix.AF_UNIX, &unix.SockaddrUnix{Name: addr.Name}, addr.Name
+		la = netaddr.FromSockaddr(network, sa)
 	default:
 		return nil, &net.OpError{Op: "listen", Net: network, Err: net.UnknownNetworkError(network)}
 	}
 	fd, err := unix.Socket(family, sockType(network)|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
-		return nil, &net.OpError{Op: "listen", Net: network, Err: os.NewSyscallError("socket", err)}
+		return nil, &net.OpError{Op: "listen", Net: network, Addr: la, Err: os.NewSyscallError("socket", err)}
 	}
-	fail := func(call string, err error) (net.Listener, error) {
+	fail := func(err error) (net.Listener, error) {
 		unix.Close(fd)
-		return nil, &net.OpError{Op: "listen", Net: network, Addr: netaddr.FromSockaddr(network, sa), Err: os.NewSyscallError(call, err)}
-	}
-	if family != unix.AF_UNIX {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-			return fail("setsockopt", err)
-		}
+		return nil, &net.OpError{Op: "listen", Net: network, Addr: la, Err: err}
 	}
 	if v6only >= 0 {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
-			return fail("setsockopt", err)
+			return fail(os.NewSyscallError("setsockopt", err))
+		}
+	}
+	if family != unix.AF_UNIX {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fail(os.NewSyscallError("setsockopt", err))
 		}
 	}
 	nfd := newFD(e, fd, network)
 	if lc.Control != nil {
-		if err := lc.Control(ctrlNetwork(network, family), netaddr.FromSockaddr(network, sa).String(), rawConn{nfd}); err != nil {
-			unix.Close(fd)
-			return nil, &net.OpError{Op: "listen", Net: network, Addr: netaddr.FromSockaddr(network, sa), Err: err}
+		if err := lc.Control(ctrlNetwork(network, family), la.String(), rawConn{nfd}); err != nil {
+			return fail(err)
 		}
 	}
 	if family == unix.AF_UNIX {
@@ -116,16 +105,32 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 		err = unix.Bind(fd, sa)
 	}
 	if err != nil {
-		return fail("bind", err)
+		return fail(os.NewSyscallError("bind", err))
 	}
 	if err := unix.Listen(fd, listenBacklog()); err != nil {
-		return fail("listen", err)
+		return fail(os.NewSyscallError("listen", err))
 	}
 	nfd.laddr = localAddr(network, fd)
 	l := &Listener{fd: nfd, keepAlive: lc.KeepAlive, keepAliveConfig: lc.KeepAliveConfig}
 	// Listen made the socket file, so Close removes it (unix.go).
 	l.unlink.Store(family == unix.AF_UNIX)
 	return l, nil
+}
+
+// listenFamily chooses a TCP listener's socket family as package net
+// does: IPv4 for tcp4, IPv6 only for tcp6, and for tcp a dual-stack IPv6
+// socket for a wildcard (0.0.0.0 included), else the address's family.
+// v6only is the IPV6_V6ONLY value to set, or -1 for an IPv4 socket.
+func listenFamily(network string, a *net.TCPAddr) (family, v6only int) {
+	switch {
+	case network == "tcp4":
+		return unix.AF_INET, -1
+	case network == "tcp6":
+		return unix.AF_INET6, 1
+	case isWildcard(a) || !isIPv4Family(a):
+		return unix.AF_INET6, 0
+	}
+	return unix.AF_INET, -1
 }
 
 // listenBacklog reads the kernel's limit, as package net does.
@@ -174,7 +179,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 	s.mu.Unlock()
 	if err == nil && res < 0 {
-		err = os.NewSyscallError("accept", syscall.Errno(-res))
+		// accept4, as package net names the call; the ring's accept is one.
+		err = os.NewSyscallError("accept4", syscall.Errno(-res))
 	}
 	if err != nil {
 		return nil, &net.OpError{Op: "accept", Net: l.fd.net, Addr: l.fd.laddr, Err: err}

@@ -72,7 +72,7 @@ func (d *Dialer) dialUnix(ctx context.Context, e *engine, network, address strin
 	if laddr != nil && laddr.Network() != addr.Network() {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "mismatched local address type", Addr: laddr.String()}}
 	}
-	c, err := d.dialOne(ctx, e, network, unix.AF_UNIX, &unix.SockaddrUnix{Name: addr.Name}, addr)
+	c, err := d.dialOne(ctx, e, network, unix.AF_UNIX, -1, &unix.SockaddrUnix{Name: addr.Name}, addr)
 	if oe, ok := err.(*net.OpError); ok {
 		oe.Source = laddr
 	}

@@ -5,12 +5,13 @@ package neterr
 import (
 	"context"
 	"errors"
-	"os"
 )
 
 var (
-	// ErrTimeout is net's "i/o timeout": Timeout() is true, and errors.Is
-	// matches context.DeadlineExceeded and os.ErrDeadlineExceeded.
+	// ErrTimeout is net's "i/o timeout" for a dial whose deadline passed:
+	// Timeout() is true, and errors.Is matches context.DeadlineExceeded but,
+	// as in package net, not os.ErrDeadlineExceeded, which is the error
+	// of a connection's deadline.
 	ErrTimeout error = timeoutError{}
 	// ErrCanceled is net's "operation was canceled"; errors.Is matches
 	// context.Canceled.
@@ -32,12 +33,10 @@ func FromContext(err error) error {
 
 type timeoutError struct{}
 
-func (timeoutError) Error() string   { return "i/o timeout" }
-func (timeoutError) Timeout() bool   { return true }
-func (timeoutError) Temporary() bool { return true }
-func (timeoutError) Is(err error) bool {
-	return err == context.DeadlineExceeded || err == os.ErrDeadlineExceeded
-}
+func (timeoutError) Error() string     { return "i/o timeout" }
+func (timeoutError) Timeout() bool     { return true }
+func (timeoutError) Temporary() bool   { return true }
+func (timeoutError) Is(err error) bool { return err == context.DeadlineExceeded }
 
 type canceledError struct{}
 

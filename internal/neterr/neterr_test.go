@@ -22,8 +22,11 @@ func TestMatchesNet(t *testing.T) {
 	defer dcancel()
 	_, nerr = (&net.Dialer{}).DialContext(dctx, "tcp", "127.0.0.1:1")
 	got := FromContext(context.DeadlineExceeded)
-	if got.Error() != errors.Unwrap(nerr).Error() || !errors.Is(got, context.DeadlineExceeded) || !errors.Is(got, os.ErrDeadlineExceeded) {
+	if got.Error() != errors.Unwrap(nerr).Error() || !errors.Is(got, context.DeadlineExceeded) {
 		t.Errorf("timeout: %v, net says %v", got, errors.Unwrap(nerr))
+	}
+	if errors.Is(got, os.ErrDeadlineExceeded) || errors.Is(nerr, os.ErrDeadlineExceeded) {
+		t.Errorf("a dial's timeout matches os.ErrDeadlineExceeded (ours %v, net's %v): it does not in package net", errors.Is(got, os.ErrDeadlineExceeded), errors.Is(nerr, os.ErrDeadlineExceeded))
 	}
 	var te interface{ Timeout() bool }
 	if !errors.As(got, &te) || !te.Timeout() {
