@@ -85,6 +85,11 @@ func (tp transport) pair(t *testing.T, accepted bool) (c, p tcpConn) {
 	return c, p
 }
 
+// iotestErrReader fails every Read.
+type iotestErrReader struct{}
+
+func (iotestErrReader) Read([]byte) (int, error) { return 0, errors.New("the reader failed") }
+
 var portRE = regexp.MustCompile(`:\d+`)
 
 // ioOutcome says what a caller can observe of (n, err).
@@ -276,6 +281,20 @@ var contractCases = []contractCase{
 		return a + "\n" + ioOutcome(int(n), err)
 	}, `n=0 *net.OpError op=readfrom net=tcp src=true addr=true timeout=false closed=true deadline=false eof=false "readfrom tcp 127.0.0.1:P->127.0.0.1:P: write tcp 127.0.0.1:P->127.0.0.1:P: use of closed network connection"` + "\n" +
 		`n=0 *net.OpError op=writeto net=tcp src=true addr=true timeout=false closed=true deadline=false eof=false "writeto tcp 127.0.0.1:P->127.0.0.1:P: read tcp 127.0.0.1:P->127.0.0.1:P: use of closed network connection"`},
+	{"ReadFrom other readers after Close", func(t *testing.T, c, p tcpConn) string {
+		c.Close()
+		var out []string
+		for _, r := range []io.Reader{strings.NewReader(""), strings.NewReader("abc"), &io.LimitedReader{R: strings.NewReader("abc"), N: 0}} {
+			n, err := c.(io.ReaderFrom).ReadFrom(r)
+			out = append(out, ioOutcome(int(n), err))
+		}
+		return strings.Join(out, "\n")
+	}, "n=0 ok\n" + `n=0 *net.OpError op=readfrom net=tcp src=true addr=true timeout=false closed=true deadline=false eof=false "readfrom tcp 127.0.0.1:P->127.0.0.1:P: write tcp 127.0.0.1:P->127.0.0.1:P: use of closed network connection"` + "\nn=0 ok"},
+	{"ReadFrom a failing reader", func(t *testing.T, c, p tcpConn) string {
+		r := io.MultiReader(strings.NewReader("head"), iotestErrReader{})
+		n, err := c.(io.ReaderFrom).ReadFrom(r)
+		return ioOutcome(int(n), err)
+	}, `n=4 *net.OpError op=readfrom net=tcp src=true addr=true timeout=false closed=false deadline=false eof=false "readfrom tcp 127.0.0.1:P->127.0.0.1:P: the reader failed"`},
 	{"blocked Read, then a deadline", func(t *testing.T, c, p tcpConn) string {
 		time.AfterFunc(50*time.Millisecond, func() { c.SetReadDeadline(time.Now()) })
 		return ioOutcome(c.Read(make([]byte, 8)))

@@ -2,9 +2,11 @@ package uringnet
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,8 +50,17 @@ func loopbacks(port int) (v6, v4 []*net.TCPAddr) {
 // TestHappyEyeballsFallbackWins: the IPv6 primary hangs, so the IPv4
 // fallback starts after FallbackDelay and wins.
 func TestHappyEyeballsFallbackWins(t *testing.T) {
-	port := stalledListener(t)
-	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	// The IPv6 port the kernel picked may be taken on 127.0.0.1 by some
+	// other process: pick again.
+	var port int
+	var ln net.Listener
+	var err error
+	for range 20 {
+		port = stalledListener(t)
+		if ln, err = net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
 	require.NoError(t, err)
 	defer ln.Close()
 	go func() {

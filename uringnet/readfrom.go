@@ -17,11 +17,6 @@ import (
 func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 	c.fd.raceOrder()
 	defer c.fd.raceOrder()
-	if c.fd.closed.Load() {
-		// As package net, whose copy finds the socket closed when it
-		// writes: the write's error inside the readfrom's.
-		return 0, c.opErr("readfrom", c.opErr("write", net.ErrClosed))
-	}
 	lr, _ := r.(*io.LimitedReader)
 	src, limit := r, int64(-1)
 	if lr != nil {
@@ -32,15 +27,21 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 	}
 	f, ok := src.(*os.File)
 	if !ok || c.fd.net == "unixpacket" { // messages of a buffer each, as in package net
-		return c.copyFrom(r)
+		return c.copyFromReader(r)
 	}
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		return c.copyFrom(r)
+		return c.copyFromReader(r)
+	}
+	if c.fd.closed.Load() {
+		// As package net, whose copy finds the socket closed when it
+		// writes: the write's error inside the readfrom's (but the
+		// file's offset stays where it was).
+		return 0, c.opErr("readfrom", c.opErr("write", net.ErrClosed))
 	}
 	off, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
-		return c.copyFrom(r)
+		return c.copyFromReader(r)
 	}
 	remain := fi.Size() - off
 	if limit >= 0 && limit < remain {
@@ -48,7 +49,7 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return c.copyFrom(r)
+		return c.copyFromReader(r)
 	}
 	var n int64
 	var serr error
@@ -66,6 +67,16 @@ func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
 		return n, c.opErr("readfrom", serr)
 	}
 	return n, nil
+}
+
+// copyFromReader is ReadFrom's copy through a buffer, its errors wrapped as
+// package net wraps them.
+func (c *Conn) copyFromReader(r io.Reader) (int64, error) {
+	n, err := c.copyFrom(r)
+	if err != nil {
+		err = c.opErr("readfrom", err)
+	}
+	return n, err
 }
 
 // spliceFrom moves up to remain bytes from fd at off to the socket through a

@@ -4,23 +4,36 @@ import "sync"
 
 // wakeup is the one-token semaphore an op's goroutine parks on until its
 // completion is handed to it: give puts the token, take waits for it and
-// removes it. At most one token is ever outstanding, because the engine
-// gives only to an op it holds (queued, parked or owed a wake-up) and the
-// op's goroutine takes the token before it queues the op again.
+// removes it.
 //
-// It is a sync.Mutex that is locked while no token is there (a Mutex may
-// be unlocked by a goroutine other than the one that locked it): eight
+// Owner rule: take is called only by the op's own goroutine, holding the
+// side's mu; give only under the engine's mu, for an op the engine holds
+// (in flight, parked, or owed a wake-up). At most one token is ever
+// outstanding, because the op's goroutine takes the token before it
+// queues the op again; a second give without a take would panic (a
+// negative WaitGroup counter) where a channel would have blocked with the
+// engine's mu held.
+//
+// It is a sync.WaitGroup whose counter is 1 while no token is there: 16
 // bytes inside the op where a channel costs an allocation of 96 bytes per
 // side, with the same happens-before edge from give to take for the race
-// detector.
-type wakeup struct{ mu sync.Mutex }
+// detector. Not a sync.Mutex, though one would do the same in 8 bytes: a
+// goroutine parked in Mutex.Lock counts as mutex contention, so every
+// Read waiting for its peer would show in the runtime's
+// /sync/mutex/wait/total:seconds and in mutex profiles.
+type wakeup struct{ wg sync.WaitGroup }
 
 // empty readies w, which starts without a token. It runs once, before the
 // op is first used.
-func (w *wakeup) empty() { w.mu.Lock() }
+func (w *wakeup) empty() { w.wg.Add(1) }
 
-// give hands the token over; the caller holds the engine's mu.
-func (w *wakeup) give() { w.mu.Unlock() }
+// give hands the token over.
+func (w *wakeup) give() { w.wg.Done() }
 
-// take waits for the token.
-func (w *wakeup) take() { w.mu.Lock() }
+// take waits for the token, and leaves w empty again for the op's next
+// wait: the Add follows this goroutine's own Wait, as WaitGroup reuse
+// requires.
+func (w *wakeup) take() {
+	w.wg.Wait()
+	w.wg.Add(1)
+}
