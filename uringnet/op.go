@@ -17,7 +17,10 @@ type op struct {
 	done wakeup // hands the op's completion to its goroutine
 	h    core.Handle
 	// sa receives an accept's peer address; a listener's read side
-	// alone has one, so a connection's ops carry no sockaddr.
+	// alone has one, so a connection's ops carry no sockaddr. An accept
+	// must not be submitted without it: Listener.Accept makes it. The
+	// kernel's completion writes it under the engine's mu, and the
+	// Accept reads it after done's token, which orders the two.
 	sa    *unix.RawSockaddrAny
 	e     *engine
 	state opState // guarded by the engine's mu, as are the fields below
@@ -26,9 +29,11 @@ type op struct {
 	// is now the engine's poller (see wait.go); owed: endAwait could not
 	// wake it yet and its poll must.
 	parked, takeover, owed bool
-	res                    int32 // the kernel's result
-	prev, next             *op
-	buf                    []byte // an awaiting Read's buffer
+	// res is the kernel's result, written under e.mu before done's
+	// token and read by the op's goroutine after it.
+	res        int32
+	prev, next *op
+	buf        []byte // an awaiting Read's buffer
 }
 
 // opDone is the completion callback of every uringnet operation on the
