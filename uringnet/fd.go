@@ -19,7 +19,8 @@ type netFD struct {
 	laddr  net.Addr
 	raddr  net.Addr
 	closed atomic.Bool
-	raw    atomic.Bool // SyscallConn was called: Reads always try the socket
+	raw    atomic.Bool // SyscallConn or File was called: Reads always try the socket
+	shared atomic.Bool // another descriptor shares the file description (file.go)
 	slot   int32       // in the engine's epoll instance (ready.go), or -1
 	rd, wr side
 	//lint:ignore U1000 used by raceOrder in the race build only
