@@ -159,7 +159,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 	s.mu.Unlock()
 	if err == nil && res < 0 {
-		err = os.NewSyscallError("accept", syscall.Errno(-res))
+		// Named as package net names it on Linux.
+		err = os.NewSyscallError("accept4", syscall.Errno(-res))
 	}
 	if err != nil {
 		return nil, &net.OpError{Op: "accept", Net: l.fd.net, Addr: l.fd.laddr, Err: err}
