@@ -53,10 +53,20 @@
 // same Op, Net and addresses and the same syscall.Errno underneath; Write
 // returns only when all of b is written or an error says how much was.
 //
+// # Descriptors
+//
+// Conn.File and Listener.File duplicate a socket, and FileConn and
+// FileListener adopt one onto a ring, as their namesakes in package net do,
+// so a listener can be handed to another process (os/exec's ExtraFiles)
+// for a restart without dropped connections. One difference: package net's
+// File switches the socket, which it shares with its original, to blocking
+// mode when its Fd is called; uringnet's leaves it non-blocking.
+//
 // # When io_uring is unavailable
 //
 // Available reports whether io_uring can be used and why not. Without it,
-// Listen and Dial fall back to package net unless NoFallback is set.
+// Listen and Dial fall back to package net unless NoFallback is set, and
+// FileConn and FileListener hand the file to package net.
 //
 // # Cost
 //
