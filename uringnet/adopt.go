@@ -20,7 +20,9 @@ import (
 // (UDP, unixgram, unixpacket, raw IP) are handed to net.FileConn, and so
 // is f when io_uring is unavailable. What is not a socket, or is a socket
 // of another family, gets net.FileConn's error: a *net.OpError with Op
-// "file" and Net "file+net" whose Addr is f's name.
+// "file" and Net "file+net" whose Addr is f's name; a nil f gets one too,
+// where net.FileConn panics. Unlike net.FileConn, which calls f's Fd, it
+// leaves f's own blocking mode as it was.
 func FileConn(f *os.File) (net.Conn, error) {
 	if f == nil {
 		return nil, fileErr(nil, os.ErrInvalid)
@@ -50,8 +52,8 @@ func FileConn(f *os.File) (net.Conn, error) {
 // file is not removed when the listener is closed, since the socket was
 // made elsewhere. A TCP or unix stream socket becomes a *Listener on a
 // ring whose Accepts run on the ring; other sockets are handed to
-// net.FileListener, and so is f when io_uring is unavailable. Errors are
-// net.FileListener's. As in package net the socket is not checked to be
+// net.FileListener, and so is f when io_uring is unavailable. Errors, and
+// the use of f, are as in FileConn. As in package net the socket is not checked to be
 // listening: Accept on one that is not fails with EINVAL.
 func FileListener(f *os.File) (net.Listener, error) {
 	if f == nil {
