@@ -21,8 +21,10 @@ import (
 // is f when io_uring is unavailable. What is not a socket, or is a socket
 // of another family, gets net.FileConn's error: a *net.OpError with Op
 // "file" and Net "file+net" whose Addr is f's name; a nil f gets one too,
-// where net.FileConn panics. Unlike net.FileConn, which calls f's Fd, it
-// leaves f's own blocking mode as it was.
+// where net.FileConn panics. As net.FileConn does, it puts the socket,
+// which the connection shares with f, in non-blocking mode; unlike it, it
+// does not call f's Fd, which first switches a file from package net's
+// File to blocking mode.
 func FileConn(f *os.File) (net.Conn, error) {
 	if f == nil {
 		return nil, fileErr(nil, os.ErrInvalid)
