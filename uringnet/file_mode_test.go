@@ -148,3 +148,34 @@ func acceptInBlockingMode(t *testing.T, network string, ln net.Listener, addr st
 		t.Errorf("Close: %v", err)
 	}
 }
+
+// TestFileConnOfBlockingSocket adopts a socket made in blocking mode, as
+// one inherited from a service manager may be: both put it in non-blocking
+// mode, and its deadlines work.
+func TestFileConnOfBlockingSocket(t *testing.T) {
+	forBoth(t, func(t *testing.T, im impl) {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := os.NewFile(uintptr(fds[0]), "blocking")
+		peer := os.NewFile(uintptr(fds[1]), "peer")
+		defer peer.Close()
+		c, err := fileFuncs(im).conn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, nonblock := fdModes(t, sockFd(t, c)); !nonblock {
+			t.Error("the adopted socket is still in blocking mode")
+		}
+		wantConnType(t, im, "unix", c)
+		within(t, 5*time.Second, "Read past its deadline", func() {
+			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			_, err := c.Read(make([]byte, 8))
+			checkTimeout(t, "Read of the adopted blocking socket", err)
+		})
+		exchange(t, "to the adopted socket", peer, c, "abc")
+	})
+}
