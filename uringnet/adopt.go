@@ -53,7 +53,8 @@ func FileConn(f *os.File) (net.Conn, error) {
 // net.FileListener does: f may be closed afterwards, and a unix socket's
 // file is not removed when the listener is closed, since the socket was
 // made elsewhere. A TCP or unix stream socket becomes a *Listener on a
-// ring whose Accepts run on the ring; other sockets are handed to
+// ring, whose Accepts wait as those of a Listener whose File was taken;
+// other sockets are handed to
 // net.FileListener, and so is f when io_uring is unavailable. Errors, and
 // the use of f, are as in FileConn. As in package net the socket is not checked to be
 // listening: Accept on one that is not fails with EINVAL.

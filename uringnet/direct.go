@@ -40,9 +40,6 @@ func (f *netFD) now(s *side, kind int, a args) (int32, bool) {
 	case kindSend:
 		return f.sendNow(a.buf)
 	case kindAccept:
-		if f.shared.Load() { // accept4 would block in blocking mode
-			return 0, false
-		}
 		return f.acceptNow(&s.op.sa)
 	}
 	return 0, false

@@ -63,6 +63,7 @@ const (
 	kindPollIn
 	kindPollOut
 	kindSplice
+	kindAcceptNoWait
 )
 
 // args are an operation's operands; which ones count depends on its kind.
@@ -147,6 +148,8 @@ func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
 			h, err = e.ring.Send(f.fd, a.buf, unix.MSG_NOSIGNAL, ctx)
 		case kindAccept:
 			h, err = e.ring.Accept(f.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, ctx)
+		case kindAcceptNoWait:
+			h, err = e.ring.AcceptNoWait(f.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, ctx)
 		case kindConnect:
 			h, err = e.ring.Connect(f.fd, a.sa, ctx)
 		case kindPollIn:

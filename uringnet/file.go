@@ -17,10 +17,11 @@ import (
 // (os/exec calls Fd for every file in ExtraFiles); the original connection
 // then blocks a thread in its system calls and its deadlines stop working.
 // Here File's *os.File stays non-blocking through Fd, as one made by
-// os.NewFile from a non-blocking descriptor does, and a socket whose
-// description is shared (one File was called on, or one adopted) accepts
-// on the ring only: the ring's accept never blocks whatever the flag says,
-// where the direct accept4 would block if another holder cleared it.
+// os.NewFile from a non-blocking descriptor does. A socket whose
+// description is shared (one File was called on, or one adopted) is marked
+// so: a listener's Accepts then wait as accept.go describes, so that
+// closing it loses no connection to another listener on the socket, and a
+// conn's Close takes it out of the epoll instance itself.
 
 // File returns a duplicate of the connection's socket, as
 // (*net.TCPConn).File does: close-on-exec, in non-blocking mode, and
@@ -45,8 +46,10 @@ func (c *Conn) File() (*os.File, error) {
 // (*net.TCPListener).File does, for handing to another process (os/exec's
 // ExtraFiles) that adopts it with FileListener or net.FileListener. The
 // file is close-on-exec and non-blocking, stays so through Fd, and is
-// independent of l; l's Accepts run on the ring from then on. After Close
-// it returns a *net.OpError with Op "file" matching net.ErrClosed.
+// independent of l. From then on l's Accepts wait in a way that lets l be
+// closed, or time out, without delaying a connection another listener on
+// the socket would accept. After Close it returns a *net.OpError with Op
+// "file" matching net.ErrClosed.
 func (l *Listener) File() (*os.File, error) {
 	if l == nil || l.fd == nil {
 		return nil, syscall.EINVAL

@@ -14,8 +14,10 @@ import (
 // TestCloseWhileSharedSocketAccepts closes one of two listeners on the same
 // socket (the original and one adopted from its File) while clients keep
 // connecting, many times over: every connection must be answered by one
-// listener or the other. A connection the closing listener's accept took
-// from the socket as it was cancelled must be handed out, not dropped.
+// listener or the other, and promptly: a connection the closing
+// listener's accept took from the socket as it was cancelled must be
+// handed out, not dropped, and one it was woken for but had not taken must
+// not wait for the next arrival to wake the other listener.
 func TestCloseWhileSharedSocketAccepts(t *testing.T) {
 	forBoth(t, func(t *testing.T, im impl) {
 		var answered, dialed atomic.Int64

@@ -152,7 +152,7 @@ var _ net.Listener = (*Listener)(nil)
 func (l *Listener) Accept() (net.Conn, error) {
 	s := &l.fd.rd
 	s.mu.Lock()
-	res, err := l.fd.do(s, kindAccept, args{})
+	res, err := l.fd.accept(s)
 	var raw unix.RawSockaddrAny
 	if err == nil && res >= 0 {
 		raw = s.op.sa
