@@ -19,8 +19,10 @@ import (
 func TestSharedSocketCancelledWaiter(t *testing.T) {
 	for _, how := range []string{"Accept", "Poll"} {
 		t.Run(how, func(t *testing.T) {
-			runtime.LockOSThread() // a SingleIssuer ring stays on its thread
-			defer runtime.UnlockOSThread()
+			// A SingleIssuer ring stays on its thread, up to its Close in
+			// the cleanup registered after this one.
+			runtime.LockOSThread()
+			t.Cleanup(runtime.UnlockOSThread)
 			first := ktRing(t, Options{Entries: 8, SingleIssuer: true})
 			if !first.SingleIssuer() {
 				t.Skip("this kernel has no DEFER_TASKRUN to hold the first ring's completion work")
