@@ -54,10 +54,10 @@ func FileConn(f *os.File) (net.Conn, error) {
 // file is not removed when the listener is closed, since the socket was
 // made elsewhere. A TCP or unix stream socket becomes a *Listener on a
 // ring, whose Accepts wait as those of a Listener whose File was taken;
-// other sockets are handed to
-// net.FileListener, and so is f when io_uring is unavailable. Errors, and
-// the use of f, are as in FileConn. As in package net the socket is not checked to be
-// listening: Accept on one that is not fails with EINVAL.
+// other sockets are handed to net.FileListener, and so is f when io_uring
+// is unavailable. Errors, and the use of f, are as in FileConn. As in
+// package net the socket is not checked to be listening: Accept on one
+// that is not fails with EINVAL.
 func FileListener(f *os.File) (net.Listener, error) {
 	if f == nil {
 		return nil, fileErr(nil, os.ErrInvalid)
