@@ -2,11 +2,13 @@ package uringnet
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -53,4 +55,53 @@ func TestCloseUnwatchesSharedSocket(t *testing.T) {
 	b := make([]byte, 1)
 	_, err = f.Read(b)
 	require.NoError(t, err)
+}
+
+// TestSharedAcceptWithoutNoWait runs a shared listener's Accept the way it
+// runs on kernels without AcceptNoWait: polls, then direct accept4s.
+func TestSharedAcceptWithoutNoWait(t *testing.T) {
+	was := acceptNoWaitMissing.Load()
+	acceptNoWaitMissing.Store(true)
+	defer acceptNoWaitMissing.Store(was)
+	l, err := Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ln := l.(*Listener)
+	defer ln.Close()
+	f, err := ln.File()
+	require.NoError(t, err)
+	defer f.Close()
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let it wait in its poll
+	c, err := Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	select {
+	case err := <-accepted:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Accept waiting in its poll did not take the connection")
+	}
+	require.NoError(t, ln.SetDeadline(time.Now().Add(30*time.Millisecond)))
+	_, err = ln.Accept()
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	require.NoError(t, ln.SetDeadline(time.Time{}))
+	go func() {
+		_, err := ln.Accept()
+		accepted <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, ln.Close())
+	select {
+	case err := <-accepted:
+		require.ErrorIs(t, err, net.ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end the Accept waiting in its poll")
+	}
 }
