@@ -93,6 +93,7 @@ const (
 	cancelFd         = 1 << 1
 	cancelAny        = 1 << 2
 	acceptMultishot  = 1 << 0
+	acceptDontWait   = 1 << 1
 	recvMultishot    = 1 << 1
 	msgData          = 0
 	msgRingFlagsPass = 1 << 1

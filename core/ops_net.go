@@ -17,6 +17,20 @@ func bufAddr(b []byte) uint64 {
 // flags such as unix.SOCK_CLOEXEC. The task's Fd is the new socket and
 // RemoteSockaddr holds the peer's address.
 func (r *Ring) Accept(fd int, flags int, ctx Ctx) (Handle, error) {
+	return r.accept(fd, flags, 0, ctx)
+}
+
+// AcceptNoWait is Accept that never waits: with no connection queued it
+// completes at once with EAGAIN, whatever fd's O_NONBLOCK flag says
+// (IORING_ACCEPT_DONTWAIT, Linux 6.10). A kernel without the flag
+// completes it with EINVAL. Unlike Accept, it puts no exclusive waiter on
+// the socket, whose wake-up a cancelled Accept can swallow while another
+// process's accept on the same socket sleeps on: wait with Poll instead.
+func (r *Ring) AcceptNoWait(fd int, flags int, ctx Ctx) (Handle, error) {
+	return r.accept(fd, flags, acceptDontWait, ctx)
+}
+
+func (r *Ring) accept(fd int, flags int, ioprio uint16, ctx Ctx) (Handle, error) {
 	t, s, err := r.start(OpAccept, ctx)
 	if err != nil {
 		return Handle{}, err
@@ -28,6 +42,7 @@ func (r *Ring) Accept(fd int, flags int, ctx Ctx) (Handle, error) {
 	s.addr = uint64(uintptr(unsafe.Pointer(&t.sa)))
 	s.off = uint64(uintptr(unsafe.Pointer(&t.saLen)))
 	s.opFlags = uint32(flags)
+	s.ioprio = ioprio
 	return t.Handle(), nil
 }
 

@@ -607,6 +607,7 @@ func ktAllOps(t *testing.T, r *Ring, other *Ring) map[string]struct {
 		"CancelAll":       {OpCancel, func() error { return h(r.CancelAll(Ctx{})) }},
 		"Accept":          {OpAccept, func() error { return h(r.Accept(-1, 0, Ctx{})) }},
 		"AcceptMultishot": {OpAccept, func() error { return h(r.AcceptMultishot(-1, 0, Ctx{})) }},
+		"AcceptNoWait":    {OpAccept, func() error { return h(r.AcceptNoWait(-1, 0, Ctx{})) }},
 		"Connect":         {OpConnect, func() error { return h(r.Connect(-1, &unix.SockaddrInet4{}, Ctx{})) }},
 		"Recv":            {OpRecv, func() error { return h(r.Recv(-1, buf, 0, Ctx{})) }},
 		"RecvMultishot":   {OpRecv, func() error { return h(r.RecvMultishot(-1, br, Ctx{})) }},

@@ -73,11 +73,25 @@
 // on its connected sockets; ReadFrom and WriteTo with a []byte cannot
 // exist beside io.ReaderFrom's and io.WriterTo's.
 //
+// # Descriptors
+//
+// Conn.File and Listener.File duplicate a socket, and FileConn and
+// FileListener adopt one onto a ring, as their namesakes in package net do,
+// so a listener can be handed to another process (os/exec's ExtraFiles)
+// for a restart without dropped connections. A listener whose socket is
+// shared waits for connections with a poll on the ring, not an accept: a
+// waiting accept is an exclusive waiter, and one cancelled as its listener
+// closes can swallow the wake-up the other listener on the socket needed.
+// One difference: package net's File switches the socket, which it shares
+// with its original, to blocking mode when its Fd is called; uringnet's
+// leaves it non-blocking.
+//
 // # When io_uring is unavailable
 //
 // Available reports whether io_uring can be used and why not. Without it,
 // Listen and Dial fall back to package net unless ListenConfig.NoFallback
-// or Dialer.NoFallback is set.
+// or Dialer.NoFallback is set, and FileConn and FileListener hand the file
+// to package net.
 //
 // # Cost
 //

@@ -19,7 +19,8 @@ type netFD struct {
 	laddr  net.Addr
 	raddr  net.Addr
 	closed atomic.Bool
-	raw    atomic.Bool // SyscallConn was called: Reads always try the socket
+	raw    atomic.Bool // SyscallConn or File was called: Reads always try the socket
+	shared atomic.Bool // another descriptor shares the file description (file.go)
 	slot   int32       // in the engine's epoll instance (ready.go), or -1
 	//lint:ignore U1000 used by raceOrder in the race build only
 	order  atomic.Uint32
@@ -63,6 +64,7 @@ const (
 	kindPollIn
 	kindPollOut
 	kindSplice
+	kindAcceptNoWait
 )
 
 // args are an operation's operands; which ones count depends on its kind.
@@ -147,6 +149,8 @@ func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
 			h, err = e.ring.Send(f.fd, a.buf, unix.MSG_NOSIGNAL, ctx)
 		case kindAccept:
 			h, err = e.ring.Accept(f.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, ctx)
+		case kindAcceptNoWait:
+			h, err = e.ring.AcceptNoWait(f.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, ctx)
 		case kindConnect:
 			h, err = e.ring.Connect(f.fd, a.sa, ctx)
 		case kindPollIn:

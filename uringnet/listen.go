@@ -172,7 +172,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if s.op.sa == nil {
 		s.op.sa = new(unix.RawSockaddrAny)
 	}
-	res, err := l.fd.do(s, kindAccept, args{})
+	res, err := l.fd.accept(s)
 	var raw unix.RawSockaddrAny
 	if err == nil && res >= 0 {
 		raw = *s.op.sa

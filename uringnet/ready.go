@@ -99,11 +99,16 @@ func (e *engine) watch(f *netFD) {
 }
 
 // unwatch forgets a closing connection's slot; closing the socket removes
-// it from the epoll instance. Events still queued for the slot carry the
-// old generation and are ignored. The caller holds e.mu.
+// it from the epoll instance, unless another descriptor keeps the socket
+// open (file.go), when the registration would outlive the connection and
+// its events wake the poller for nothing. Events still queued for the slot
+// carry the old generation and are ignored. The caller holds e.mu.
 func (e *engine) unwatch(f *netFD) {
 	if f.slot < 0 {
 		return
+	}
+	if f.shared.Load() {
+		unix.EpollCtl(e.ep, unix.EPOLL_CTL_DEL, f.fd, nil)
 	}
 	e.socks[f.slot] = nil
 	e.gens[f.slot]++
