@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -32,7 +33,26 @@ func buildServer(ctx context.Context, dir string, flags []string) (string, error
 type serverProc struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr bytes.Buffer
+	stderr lockedBuffer
+}
+
+// lockedBuffer collects a server's stderr: os/exec's goroutine writes it
+// while the server runs, and explain may read it then.
+type lockedBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startServer runs bin -impl impl on a free loopback port and waits until it
