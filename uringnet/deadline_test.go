@@ -194,10 +194,13 @@ func TestDeadlineCleared(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			forBoth(t, func(t *testing.T, im impl) {
 				op, set, release := b.setup(t, im)
-				set(time.Now().Add(150 * time.Millisecond))
+				// Far enough ahead that a loaded machine clears it
+				// before it passes (150 ms was not, for package net).
+				deadline := time.Now().Add(500 * time.Millisecond)
+				set(deadline)
 				ch, _ := blocked(t, op)
 				set(time.Time{})
-				stillBlocked(t, ch, 300*time.Millisecond, b.name+" past the cleared deadline")
+				stillBlocked(t, ch, time.Until(deadline)+200*time.Millisecond, b.name+" past the cleared deadline")
 				release()
 				if err := wait(t, ch, 5*time.Second, b.name); err != nil {
 					t.Errorf("%s after release: %v", b.name, err)
