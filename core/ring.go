@@ -107,7 +107,8 @@ func New(opts Options) (*Ring, error) {
 		// IPI when it is running; with it, the work waits for the thread's
 		// next kernel entry (a sleeping thread is still woken). Go threads
 		// enter the kernel constantly, and the IPIs cost a shared ring
-		// almost half its throughput (internal/transportexp, uringnet echo).
+		// almost half its throughput (measured on uringnet's echo and on the
+		// transport experiments git keeps as internal/transportexp).
 		wanted = append(wanted, setupCoopTaskrun)
 	}
 	wanted = append(wanted, setupNoSQArray)
