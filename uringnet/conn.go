@@ -54,7 +54,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 	c.fd.raceOrder()
 	switch {
 	case err != nil:
-		return 0, c.opErr("read", err)
+		return 0, c.opErr("read", c.fd.closedWait(s, err))
 	case res < 0:
 		return 0, c.opErr("read", os.NewSyscallError("read", syscall.Errno(-res)))
 	case res == 0:
@@ -69,6 +69,11 @@ const maxRW = 1 << 30
 // Write writes all of b, or returns how much was written with the error
 // that stopped it. When Write returns, the kernel no longer touches b.
 func (c *Conn) Write(b []byte) (int, error) {
+	n, err := c.write(b)
+	return n, c.fd.closedWait(&c.fd.wr, err)
+}
+
+func (c *Conn) write(b []byte) (int, error) {
 	c.fd.raceOrder()
 	defer c.fd.raceOrder()
 	s := &c.fd.wr
@@ -294,11 +299,11 @@ func (r rawConn) Control(f func(fd uintptr)) error {
 }
 
 func (r rawConn) Read(f func(fd uintptr) bool) error {
-	return r.opErr("raw-read", r.wait(&r.fd.rd, kindPollIn, f))
+	return r.opErr("raw-read", r.fd.closedWait(&r.fd.rd, r.wait(&r.fd.rd, kindPollIn, f)))
 }
 
 func (r rawConn) Write(f func(fd uintptr) bool) error {
-	return r.opErr("raw-write", r.wait(&r.fd.wr, kindPollOut, f))
+	return r.opErr("raw-write", r.fd.closedWait(&r.fd.wr, r.wait(&r.fd.wr, kindPollOut, f)))
 }
 
 func (r rawConn) opErr(op string, err error) error {

@@ -1,6 +1,7 @@
 package uringnet
 
 import (
+	"errors"
 	"net"
 	"os"
 	"sync"
@@ -215,10 +216,24 @@ func (f *netFD) Close() error {
 	f.sys.Lock()
 	err := unix.Close(f.fd)
 	f.sys.Unlock()
+	f.rd.op.done.open()
+	f.wr.op.done.open()
 	f.wr.mu.Unlock()
 	f.rd.mu.Unlock()
 	if err != nil {
 		return os.NewSyscallError("close", err)
 	}
 	return nil
+}
+
+// closedWait returns err, first waiting, if err says this socket is
+// closed, until Close has closed it (wakeup.go). A call that failed on
+// side s returns through it after releasing every side's lock. (An
+// ErrClosed from another socket, a copy's other end, waits for nothing:
+// this one's closed flag is not set, or its Close is under way and ends.)
+func (f *netFD) closedWait(s *side, err error) error {
+	if err != nil && f.closed.Load() && errors.Is(err, net.ErrClosed) {
+		s.op.done.waitOpen()
+	}
+	return err
 }

@@ -183,7 +183,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		err = os.NewSyscallError("accept4", syscall.Errno(-res))
 	}
 	if err != nil {
-		return nil, &net.OpError{Op: "accept", Net: l.fd.net, Addr: l.fd.laddr, Err: err}
+		return nil, &net.OpError{Op: "accept", Net: l.fd.net, Addr: l.fd.laddr, Err: l.fd.closedWait(s, err)}
 	}
 	e, err := defaultEngine() // spread connections over the rings
 	if err != nil {

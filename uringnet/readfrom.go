@@ -15,6 +15,11 @@ import (
 // ends just past the bytes sent. Any other reader is copied through a
 // buffer.
 func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
+	n, err := c.readFrom(r)
+	return n, c.fd.closedWait(&c.fd.wr, err)
+}
+
+func (c *Conn) readFrom(r io.Reader) (int64, error) {
 	c.fd.raceOrder()
 	defer c.fd.raceOrder()
 	lr, _ := r.(*io.LimitedReader)

@@ -68,7 +68,7 @@ func (c *Conn) readMsg(b, oob []byte, call string) (n, oobn, flags int, addr *ne
 	})
 	switch {
 	case werr != nil:
-		return 0, 0, 0, nil, c.opErr("read", werr)
+		return 0, 0, 0, nil, c.opErr("read", c.fd.closedWait(&c.fd.rd, werr))
 	case rerr != nil:
 		return 0, 0, 0, nil, c.opErr("read", os.NewSyscallError(call, rerr))
 	}
@@ -122,7 +122,7 @@ func (c *Conn) WriteMsgUnix(b, oob []byte, addr *net.UnixAddr) (n, oobn int, err
 	})
 	switch {
 	case werr != nil:
-		return 0, 0, opErr(werr)
+		return 0, 0, opErr(c.fd.closedWait(&c.fd.wr, werr))
 	case serr != nil:
 		return 0, 0, opErr(os.NewSyscallError("sendmsg", serr))
 	}

@@ -37,3 +37,18 @@ func (w *wakeup) take() {
 	w.wg.Wait()
 	w.wg.Add(1)
 }
+
+// After Close, each side's wakeup is a gate instead. Close opens it as its
+// last step, once the descriptor is closed, and a call that failed with
+// net.ErrClosed passes it before returning, so none returns before the
+// socket is gone: a listener's port refuses connections and a connection's
+// peer has its FIN by then, as with package net, where the last reference
+// to a descriptor closes it. Opening leaves the counter at 0 for good; no
+// op waits on a closed side again.
+
+// open is Close's last act on the side, holding the side's mu, so no token
+// is outstanding: the counter goes from 1 to 0 and stays there.
+func (w *wakeup) open() { w.wg.Done() }
+
+// waitOpen waits until Close has opened the gate.
+func (w *wakeup) waitOpen() { w.wg.Wait() }

@@ -29,7 +29,7 @@ func (c *Conn) WriteTo(w io.Writer) (int64, error) {
 		n, err = c.copyTo(w)
 	}
 	if err != nil {
-		return n, c.opErr("writeto", err)
+		return n, c.opErr("writeto", c.fd.closedWait(&c.fd.rd, err))
 	}
 	return n, nil
 }
