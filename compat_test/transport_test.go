@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/ourio-go/ourio/uringnet"
 )
 
 // A transport is one side of a side-by-side suite. Each ecosystem suite
@@ -66,11 +64,6 @@ func netListen(t testing.TB) net.Listener {
 func (tp transport) listen(t testing.TB) *trackedListener {
 	t.Helper()
 	tl := &trackedListener{Listener: tp.listenRaw(t), want: tp.connType, closed: make(chan struct{})}
-	if tp.name == "uringnet" {
-		if _, ok := tl.Listener.(*uringnet.Listener); !ok {
-			t.Fatalf("uringnet listener is %T", tl.Listener)
-		}
-	}
 	t.Cleanup(func() {
 		tl.Close()
 		tl.check(t)
