@@ -384,3 +384,116 @@ func TestGRPCGracefulStop(t *testing.T) {
 		}
 	})
 }
+
+// TestGRPCConcurrentStreams runs 16 bidirectional streams at once on one
+// connection, each sending 100 messages of 16 KiB, so that HTTP/2 flow
+// control interleaves them: every stream gets its own echoes back in order.
+func TestGRPCConcurrentStreams(t *testing.T) {
+	bothTransports(t, func(t *testing.T, tp transport) {
+		ctx := testCtx(t)
+		g := startGRPC(t, tp)
+		cc := grpcClient(t, tp.dialer(t), g.ln.Addr().String())
+		const streams, msgs, size = 16, 100, 16 << 10
+		msg := func(s, i int) []byte {
+			m := bytes.Repeat([]byte{byte(s*msgs + i)}, size)
+			copy(m, fmt.Sprintf("stream %d message %d ", s, i))
+			return m
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, streams)
+		for s := range streams {
+			wg.Go(func() {
+				stream, err := cc.NewStream(ctx, &echoDesc.Streams[0], "/"+echoService+"/Bidi")
+				if err != nil {
+					errs <- err
+					return
+				}
+				go func() {
+					for i := range msgs {
+						m := msg(s, i)
+						if stream.SendMsg(&m) != nil {
+							return // RecvMsg reports the stream's error
+						}
+					}
+					stream.CloseSend()
+				}()
+				for i := range msgs {
+					var got []byte
+					if err := stream.RecvMsg(&got); err != nil {
+						errs <- fmt.Errorf("stream %d message %d: %v", s, i, err)
+						return
+					}
+					if want := append([]byte("re:"), msg(s, i)...); !bytes.Equal(got, want) {
+						errs <- fmt.Errorf("stream %d message %d: %d bytes starting %.30q, want %d starting %.30q", s, i, len(got), got, len(want), want)
+						return
+					}
+				}
+				var extra []byte
+				if err := stream.RecvMsg(&extra); err != io.EOF {
+					errs <- fmt.Errorf("stream %d after %d echoes: %v, want io.EOF", s, msgs, err)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if got := g.ln.accepted(); got != 1 {
+			t.Errorf("server accepted %d connections, want 1", got)
+		}
+	})
+}
+
+// TestGRPCStop stops the server outright with a unary call and a stream in
+// flight: both fail with Unavailable and Serve returns nil.
+func TestGRPCStop(t *testing.T) {
+	bothTransports(t, func(t *testing.T, tp transport) {
+		ctx := testCtx(t)
+		g := startGRPC(t, tp)
+		cc := grpcClient(t, tp.dialer(t), g.ln.Addr().String())
+		stream, err := cc.NewStream(ctx, &echoDesc.Streams[0], "/"+echoService+"/Bidi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := []byte("before Stop")
+		var got []byte
+		if err := stream.SendMsg(&m); err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.RecvMsg(&got); err != nil || string(got) != "re:before Stop" {
+			t.Fatalf("stream before Stop: %q, %v", got, err)
+		}
+		held := make(chan error, 1)
+		go func() {
+			_, err := invoke(ctx, cc, "Hold", nil)
+			held <- err
+		}()
+		select {
+		case <-g.svc.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Hold handler not entered within 10s")
+		}
+		g.srv.Stop()
+		if err := stream.RecvMsg(&got); status.Code(err) != codes.Unavailable {
+			t.Errorf("stream after Stop: %q, %v; want code Unavailable", got, err)
+		}
+		select {
+		case err := <-held:
+			if status.Code(err) != codes.Unavailable {
+				t.Errorf("unary call in flight at Stop: %v, want code Unavailable", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("unary call in flight at Stop did not end within 10s")
+		}
+		select {
+		case err := <-g.serveErr:
+			if err != nil {
+				t.Errorf("Serve returned %v after Stop, want nil", err)
+			}
+			g.serveErr <- err // for the cleanup
+		case <-time.After(10 * time.Second):
+			t.Fatal("Serve did not return within 10s of Stop")
+		}
+	})
+}
