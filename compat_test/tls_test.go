@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -63,6 +64,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool, []byte) {
 //	echo TEXT       → "echo: TEXT\n"
 //	sink N          → reads N bytes, answers "N DIGEST\n"
 //	source SEED N   → writes payload(SEED, N)
+//	late MS TEXT    → waits MS milliseconds, then "TEXT\n"
 type tlsServer struct {
 	ln     *trackedListener
 	states chan tls.ConnectionState // one per connection, after its handshake
@@ -115,6 +117,10 @@ func (s *tlsServer) serve(c *tls.Conn) {
 		seed, _ := strconv.ParseUint(f[1], 10, 64)
 		n, _ := strconv.ParseInt(f[2], 10, 64)
 		io.Copy(c, payload(seed, n))
+	case len(f) == 3 && f[0] == "late":
+		ms, _ := strconv.Atoi(f[1])
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		fmt.Fprintf(c, "%s\n", f[2])
 	default:
 		s.errs <- fmt.Errorf("server: unknown command %q", line)
 	}
@@ -211,6 +217,41 @@ func TestTLSGoClient(t *testing.T) {
 		})
 		if got := s.ln.accepted(); got != 6 {
 			t.Errorf("server accepted %d connections, want 6", got)
+		}
+	})
+}
+
+// TestTLSReadDeadline lets a read deadline expire on a TLS connection
+// before the server answers: the Read fails as a timeout, and, a timeout
+// being temporary to crypto/tls, a Read with a later deadline gets the
+// answer.
+func TestTLSReadDeadline(t *testing.T) {
+	cert, pool, _ := selfSigned(t)
+	bothTransports(t, func(t *testing.T, tp transport) {
+		ctx := testCtx(t)
+		s := startTLS(t, tp, cert)
+		raw, err := tp.dialer(t).DialContext(ctx, "tcp", s.ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "localhost"})
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(testTimeout))
+		if _, err := io.WriteString(c, "late 300 finally\n"); err != nil {
+			t.Fatal(err)
+		}
+		s.state(t)
+		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read past its deadline: %q, %v; want a timeout matching os.ErrDeadlineExceeded", buf[:n], err)
+		}
+		c.SetReadDeadline(time.Now().Add(testTimeout))
+		got, err := io.ReadAll(c)
+		if err != nil || string(got) != "finally\n" {
+			t.Errorf("Read after the timeout: %q, %v; want \"finally\\n\"", got, err)
 		}
 	})
 }
