@@ -50,7 +50,18 @@ func (fs *fastServer) handle(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	switch string(ctx.Path()) {
 	case "/sum":
-		d, n, _ := digest(bytes.NewReader(ctx.PostBody()))
+		// With StreamRequestBody, a body past MaxRequestBodySize arrives
+		// as a stream while the handler reads it; a smaller one is read
+		// before the handler runs.
+		body := ctx.RequestBodyStream()
+		if body == nil { // no body at all
+			body = bytes.NewReader(nil)
+		}
+		d, n, err := digest(body)
+		if err != nil {
+			ctx.Error(err.Error(), 400)
+			return
+		}
 		fmt.Fprintf(ctx, "%d %s", n, d)
 	case "/close":
 		ctx.SetConnectionClose()
@@ -100,6 +111,7 @@ func startFasthttp(t *testing.T, tp transport) *fastServer {
 		WriteTimeout:       testTimeout,
 		IdleTimeout:        testTimeout,
 		MaxRequestBodySize: 8 << 20,
+		StreamRequestBody:  true,
 		// These make fasthttp set keep-alive options on the accepted
 		// connection and read its remote address.
 		TCPKeepalive:       true,
@@ -259,6 +271,38 @@ func TestFasthttpKeepAlive(t *testing.T) {
 			}
 			t.Logf("%d requests on %d connections", clients*requests, accepted)
 		})
+	})
+}
+
+// TestFasthttpLargeUploads streams two 24 MiB uploads, one with a
+// Content-Length and one chunked, past fasthttp's 8 MiB body limit, which
+// StreamRequestBody lets the handler read as they arrive: the server hashes
+// each exactly, on one connection.
+func TestFasthttpLargeUploads(t *testing.T) {
+	bothTransports(t, func(t *testing.T, tp transport) {
+		ctx := testCtx(t)
+		fs := startFasthttp(t, tp)
+		client := httpClient(t, tp.dialer(t))
+		const size = 24 << 20
+		for i, sized := range []bool{true, false} {
+			seed := uint64(60 + i)
+			// A bare io.Reader hides its length, so net/http sends it
+			// chunked unless told the length.
+			req, _ := http.NewRequestWithContext(ctx, "POST", fs.url+"/sum", struct{ io.Reader }{payload(seed, size)})
+			if sized {
+				req.ContentLength = size
+			}
+			resp, got, err := do(t, client, req)
+			if err != nil {
+				t.Fatalf("upload %d: %v", i, err)
+			}
+			if want := fmt.Sprintf("%d %s", size, mustDigest(seed, size)); resp.StatusCode != 200 || string(got) != want {
+				t.Errorf("upload %d (sized %v): %s %q, want 200 %q", i, sized, resp.Status, got, want)
+			}
+		}
+		if got := fs.ln.accepted(); got != 1 {
+			t.Errorf("server accepted %d connections, want 1", got)
+		}
 	})
 }
 
