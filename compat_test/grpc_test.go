@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"sync"
 	"testing"
@@ -53,9 +52,7 @@ func grpcClient(t *testing.T, td *trackedDialer, addr string, callOpts ...grpc.C
 	t.Helper()
 	cc, err := grpc.NewClient("passthrough:///"+addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			return td.DialContext(ctx, "tcp", addr)
-		}),
+		grpc.WithContextDialer(td.dialContext),
 		grpc.WithDefaultCallOptions(append([]grpc.CallOption{grpc.ForceCodec(rawCodec{})}, callOpts...)...),
 	)
 	if err != nil {

@@ -154,6 +154,11 @@ func (d *trackedDialer) DialContext(ctx context.Context, network, address string
 	return c, nil
 }
 
+// dialContext dials TCP, in the shape grpc.WithContextDialer takes.
+func (d *trackedDialer) dialContext(ctx context.Context, address string) (net.Conn, error) {
+	return d.DialContext(ctx, "tcp", address)
+}
+
 func (d *trackedDialer) dialed() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
