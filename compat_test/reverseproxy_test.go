@@ -275,3 +275,43 @@ func TestReverseProxyWebSocket(t *testing.T) {
 		p.checkOneEach(t)
 	})
 }
+
+// TestReverseProxyWebSocketDropped has the backend send one message and
+// drop its connection without a close frame, 10 times: through the proxy,
+// the client reads the message and then an abnormal closure (1006) for the
+// unexpected EOF, never a reset.
+func TestReverseProxyWebSocketDropped(t *testing.T) {
+	bothTransports(t, func(t *testing.T, tp transport) {
+		ctx := testCtx(t)
+		up := websocket.Upgrader{}
+		p := startProxied(t, tp, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := up.Upgrade(w, r, nil)
+			if err != nil {
+				return
+			}
+			c.WriteMessage(websocket.TextMessage, []byte("last words"))
+			c.NetConn().Close()
+		}))
+		d := websocket.Dialer{NetDialContext: p.dialer.DialContext, HandshakeTimeout: 10 * time.Second}
+		wsURL := "ws" + strings.TrimPrefix(p.url, "http") + "/ws"
+		for i := range 10 {
+			c, _, err := d.DialContext(ctx, wsURL, nil)
+			if err != nil {
+				t.Fatalf("dial %d: %v", i, err)
+			}
+			c.SetReadDeadline(time.Now().Add(testTimeout))
+			if kind, m, err := c.ReadMessage(); err != nil || kind != websocket.TextMessage || string(m) != "last words" {
+				t.Errorf("connection %d: first read %d %q, %v; want the text \"last words\"", i, kind, m, err)
+			}
+			_, _, err = c.ReadMessage()
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.CloseAbnormalClosure || ce.Text != io.ErrUnexpectedEOF.Error() {
+				t.Errorf("connection %d: read after the drop: %v, want close 1006 for an unexpected EOF", i, err)
+			}
+			c.Close()
+		}
+		if a, b := p.proxy.accepted(), p.backend.accepted(); a != 10 || b != 10 {
+			t.Errorf("proxy accepted %d connections, backend %d; want 10 each", a, b)
+		}
+	})
+}
