@@ -112,7 +112,7 @@ func startFasthttp(t *testing.T, tp transport) *fastServer {
 		// connection and read its remote address.
 		TCPKeepalive:       true,
 		TCPKeepalivePeriod: 30 * time.Second,
-		MaxConnsPerIP:      256,
+		MaxConnsPerIP:      1024,
 		CloseOnShutdown:    true,
 		Logger:             fs.log,
 		LogAllErrors:       true,

@@ -371,3 +371,62 @@ func TestFasthttpShutdown(t *testing.T) {
 		}
 	})
 }
+
+// TestFasthttpManyConnections opens 256 connections at once, each writing
+// 20 POSTs of up to 5,000 bytes in turn: every answer is right and the
+// 20th on its connection, and the server accepts exactly 256 connections
+// and handles 5,120 requests.
+func TestFasthttpManyConnections(t *testing.T) {
+	bothTransports(t, func(t *testing.T, tp transport) {
+		ctx := testCtx(t)
+		fs := startFasthttp(t, tp)
+		td := tp.dialer(t)
+		const conns, requests = 256, 20
+		var wg sync.WaitGroup
+		errs := make(chan error, conns)
+		for c := range conns {
+			wg.Go(func() {
+				conn, err := td.DialContext(ctx, "tcp", fs.ln.Addr().String())
+				if err != nil {
+					errs <- fmt.Errorf("connection %d: %v", c, err)
+					return
+				}
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(testTimeout))
+				br := bufio.NewReader(conn)
+				for i := range requests {
+					seed, size := uint64(c*requests+i), int64((c*13+i*101)%5000)
+					req, _ := http.NewRequest("POST", fs.url+"/sum", payload(seed, size))
+					req.ContentLength = size
+					if err := req.Write(conn); err != nil {
+						errs <- fmt.Errorf("connection %d request %d: %v", c, i, err)
+						return
+					}
+					resp, err := http.ReadResponse(br, req)
+					if err != nil {
+						errs <- fmt.Errorf("connection %d request %d: %v", c, i, err)
+						return
+					}
+					got, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					want := fmt.Sprintf("%d %s", size, mustDigest(seed, size))
+					if err != nil || string(got) != want || resp.Header.Get("X-Conn-Request") != strconv.Itoa(i+1) {
+						errs <- fmt.Errorf("connection %d request %d: %q (request %s on its connection), %v; want %q, %d", c, i, got, resp.Header.Get("X-Conn-Request"), err, want, i+1)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if got := fs.requests.Load(); got != conns*requests {
+			t.Errorf("server handled %d requests, want %d", got, conns*requests)
+		}
+		if got := fs.ln.accepted(); got != conns {
+			t.Errorf("server accepted %d connections, want %d", got, conns)
+		}
+	})
+}
