@@ -1,7 +1,6 @@
 package compat_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ourio-go/ourio/uringnet"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,19 +21,6 @@ import (
 // Timeout, the error's text with ports masked). The two descriptions must be
 // equal, and equal to the one the case expects, so a drift on either side
 // fails.
-
-// transport makes a connected pair of TCP sockets on loopback: c is the
-// side under test, p its peer.
-type transport struct {
-	name   string
-	listen func(ctx context.Context, network, addr string) (net.Listener, error)
-	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
-}
-
-var transports = []transport{
-	{"net", (&net.ListenConfig{}).Listen, (&net.Dialer{}).DialContext},
-	{"uringnet", (&uringnet.ListenConfig{NoFallback: true}).Listen, (&uringnet.Dialer{NoFallback: true}).DialContext},
-}
 
 // tcpConn is what both transports' TCP connections offer.
 type tcpConn interface {
@@ -50,15 +35,13 @@ type tcpConn interface {
 	SetWriteBuffer(int) error
 }
 
-// pair returns the dialed side (under test) and the accepted peer; accepted
-// swaps them, so cases test accepted connections too.
-func (tp transport) pair(t *testing.T, accepted bool) (c, p tcpConn) {
+// contractPair returns a connected pair of TCP sockets on loopback over
+// tp: the dialed side (under test) and the accepted peer; accepted swaps
+// them, so cases test accepted connections too.
+func contractPair(t *testing.T, tp transport, accepted bool) (c, p tcpConn) {
 	t.Helper()
 	ctx := testCtx(t)
-	ln, err := tp.listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := tp.listenRaw(t)
 	defer ln.Close()
 	type res struct {
 		c   net.Conn
@@ -69,7 +52,7 @@ func (tp transport) pair(t *testing.T, accepted bool) (c, p tcpConn) {
 		c, err := ln.Accept()
 		ch <- res{c, err}
 	}()
-	d, err := tp.dial(ctx, "tcp", ln.Addr().String())
+	d, err := tp.dialRaw(ctx, "tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +291,7 @@ func TestConnContractPartialWrite(t *testing.T) {
 	for _, tp := range transports {
 		for _, stop := range []string{"deadline", "close"} {
 			t.Run(tp.name+"/"+stop, func(t *testing.T) {
-				c, p := tp.pair(t, false)
+				c, p := contractPair(t, tp, false)
 				c.SetWriteBuffer(1 << 16)
 				p.SetReadBuffer(1 << 16)
 				big := make([]byte, 32<<20)
@@ -362,7 +345,7 @@ func TestConnContract(t *testing.T) {
 			t.Run(cc.name+"/"+side, func(t *testing.T) {
 				got := map[string]string{}
 				for _, tp := range transports {
-					c, p := tp.pair(t, accepted)
+					c, p := contractPair(t, tp, accepted)
 					got[tp.name] = cc.run(t, c, p)
 				}
 				if got["net"] != cc.want {

@@ -3,11 +3,21 @@ module github.com/ourio-go/ourio/compat_test
 go 1.26.0
 
 require (
+	github.com/gorilla/websocket v1.5.3
 	github.com/ourio-go/ourio v0.0.0
+	github.com/valyala/fasthttp v1.79.0
 	golang.org/x/net v0.62.0
-	golang.org/x/sys v0.49.0
+	golang.org/x/sys v0.50.0
+	google.golang.org/grpc v1.85.0
 )
 
-require golang.org/x/text v0.43.0 // indirect
+require (
+	github.com/klauspost/compress v1.20.4 // indirect
+	github.com/molecule-man/go-brrr v1.3.1 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
 
 replace github.com/ourio-go/ourio => ../

@@ -171,7 +171,7 @@ func TestSpliceContract(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			got := map[string]string{}
 			for _, tp := range transports {
-				c, p := tp.pair(t, false)
+				c, p := contractPair(t, tp, false)
 				got[tp.name] = sc.run(t, c, p)
 			}
 			// Each run has its own temporary directory.
