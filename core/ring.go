@@ -323,7 +323,7 @@ func (r *Ring) drainForClose() error {
 			tick = tt.Handle()
 		}
 		for {
-			if err := r.submitAndWait(1); err != nil {
+			if err := r.submitAndWait(1, false); err != nil {
 				return err
 			}
 			for r.reapSilently() > 0 && r.active > 0 {
@@ -381,6 +381,15 @@ const (
 	Once
 	// NoWait submits and runs what is ready without waiting.
 	NoWait
+	// NoWaitRaw is NoWait entering the kernel with a raw system call,
+	// which Go's scheduler does not see: it saves the scheduler's
+	// bookkeeping and, in a process that was idle, the wake-up of the
+	// runtime's monitor thread. The price: a thread the kernel preempts
+	// inside the call (submitting can wake other threads, and the kernel
+	// often preempts the waker as the call returns) keeps its P, and every
+	// goroutine queued on that P waits out the preemption. For a caller
+	// that knows nothing of its own waits behind it.
+	NoWaitRaw
 )
 
 // Run submits pending work and runs completions according to mode. If a
@@ -398,28 +407,28 @@ func (r *Ring) Run(mode RunMode) error {
 		defer r.drainEventfd()
 	}
 	switch mode {
-	case NoWait:
-		if err := r.submitAndWait(0); err != nil {
+	case NoWait, NoWaitRaw:
+		if err := r.submitAndWait(0, mode == NoWaitRaw); err != nil {
 			return err
 		}
 		_, err := r.reap()
 		return err
 	case Once:
-		if err := r.submitAndWait(0); err != nil {
+		if err := r.submitAndWait(0, false); err != nil {
 			return err
 		}
 		n, err := r.reap()
 		if err != nil || n > 0 {
 			return err
 		}
-		if err := r.submitAndWait(1); err != nil {
+		if err := r.submitAndWait(1, false); err != nil {
 			return err
 		}
 		_, err = r.reap()
 		return err
 	default:
 		for {
-			if err := r.submitAndWait(0); err != nil {
+			if err := r.submitAndWait(0, false); err != nil {
 				return err
 			}
 			n, err := r.reap()
@@ -430,7 +439,7 @@ func (r *Ring) Run(mode RunMode) error {
 				return nil
 			}
 			if n == 0 {
-				if err := r.submitAndWait(1); err != nil {
+				if err := r.submitAndWait(1, false); err != nil {
 					return err
 				}
 			}
@@ -440,7 +449,7 @@ func (r *Ring) Run(mode RunMode) error {
 
 // submitAndWait publishes prepared SQEs and enters the kernel if there is
 // anything to submit, deferred work to run, or a completion to wait for.
-func (r *Ring) submitAndWait(wait uint32) error {
+func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 	if r.sqeTail != r.sqeHead {
 		atomic.StoreUint32(r.sqTail, r.sqeTail)
 		r.sqeHead = r.sqeTail
@@ -457,11 +466,16 @@ func (r *Ring) submitAndWait(wait uint32) error {
 		if wait > 0 && r.cqReady() {
 			wait = 0
 		}
-		// Syscall, never RawSyscall, even when not waiting: submitting
-		// can wake other threads, and a thread preempted on its way out
-		// of a raw call keeps its P, stalling every goroutine queued on
-		// it for the kernel's time slice.
-		_, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), uintptr(wait), flags, 0, 0)
+		// Syscall unless the caller asked for a raw call (NoWaitRaw):
+		// submitting can wake other threads, and a thread preempted on
+		// its way out of a raw call keeps its P, stalling every
+		// goroutine queued on it for the kernel's time slice.
+		var errno unix.Errno
+		if raw && wait == 0 {
+			_, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), 0, flags, 0, 0)
+		} else {
+			_, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), uintptr(wait), flags, 0, 0)
+		}
 		switch errno {
 		case 0:
 			return nil
@@ -668,7 +682,7 @@ func (r *Ring) getSQE() (*sqe, error) {
 		return nil, ErrClosed
 	}
 	if r.sqeTail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
-		if err := r.submitAndWait(0); err != nil {
+		if err := r.submitAndWait(0, false); err != nil {
 			return nil, err
 		}
 		if r.sqeTail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
@@ -713,5 +727,5 @@ func (r *Ring) Submit() error {
 	if r.closed {
 		return ErrClosed
 	}
-	return r.submitAndWait(0)
+	return r.submitAndWait(0, false)
 }

@@ -106,22 +106,30 @@ func ktPoll(t testing.TB, fd int, events int16, timeout time.Duration) int16 {
 	}
 }
 
+// NoWait and NoWaitRaw (the same through a raw system call) submit, run
+// what is ready and never wait.
 func TestRunNoWaitDoesNotBlock(t *testing.T) {
+	for _, mode := range []RunMode{NoWait, NoWaitRaw} {
+		runNoWait(t, mode)
+	}
+}
+
+func runNoWait(t *testing.T, mode RunMode) {
 	r := ktRing(t, Options{Entries: 8})
 	var rec ktRec
 	_, err := r.Timer(10*time.Second, rec.ctx())
 	require.NoError(t, err)
 	start := time.Now()
-	require.NoError(t, r.Run(NoWait))
-	require.NoError(t, r.Run(NoWait))
+	require.NoError(t, r.Run(mode))
+	require.NoError(t, r.Run(mode))
 	require.Less(t, time.Since(start), 500*time.Millisecond)
 	require.Empty(t, rec.list)
 	require.Equal(t, 1, r.Active())
 
-	// NoWait runs what is ready.
+	// It runs what is ready.
 	_, err = r.Nop(rec.ctx())
 	require.NoError(t, err)
-	require.NoError(t, r.Run(NoWait))
+	require.NoError(t, r.Run(mode))
 	require.Len(t, rec.list, 1)
 	require.Equal(t, OpNop, rec.list[0].op)
 

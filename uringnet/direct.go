@@ -19,16 +19,25 @@ import (
 // wake-up. The caller holds the side's lock, so Close cannot free the
 // descriptor number under these calls.
 //
-// These calls go through unix.Syscall, not RawSyscall, although they never
-// block: a send on loopback wakes the peer's thread, and the kernel often
-// preempts the sender as the call returns. Inside a raw call the goroutine
-// never left its P, so the P (its run queue, the poller's role, a lock the
-// goroutine holds) waited out the descheduled thread's slice, 3 to 10 ms;
-// a runtime trace of the echo benchmark showed 88 such stalls in two
+// Which system call: these calls never block, but a send on loopback wakes
+// the peer's thread, and the kernel often preempts the sender as the call
+// returns. Inside a raw call (RawSyscall) the goroutine never left its P,
+// so the P (its run queue, the poller's role, a lock the goroutine holds)
+// waits out the descheduled thread's slice, 3 to 10 ms; a runtime trace of
+// the echo benchmark with every call raw showed 88 such stalls in two
 // seconds where package net had 6, and they were uringnet's whole p99
-// excess. With Syscall the runtime's sysmon hands the P to another thread.
-// Echo, 64 connections, five rounds: p99 from 1.23x package net's to
-// 0.88x (64 B) and 0.92x (4 KiB), throughput unchanged or better.
+// excess at 64 connections. Through unix.Syscall the runtime's sysmon
+// hands the P to another thread. But Syscall costs too: in a process that
+// went idle between messages, entering it wakes the sleeping sysmon
+// thread, which a lone connection pays on every message (1.2 to 1.8x
+// package net's CPU per message at one connection in earlier runs with
+// every call through Syscall). So a receive or send is raw while no goroutine of its engine
+// waits (no poller: nothing of ours queued to stall behind it), as is the
+// engine's submission then (core.NoWaitRaw, wait.go), and goes through
+// Syscall while others wait. Echo, alternating builds, three rounds each:
+// at one connection CPU per message 0.37x and 0.30x package net's against
+// 0.82x and 0.51x with Syscall always (64 B, 4 KiB), p99 0.8x against 1.0x;
+// at 64 connections no change. Accepts always go through Syscall.
 
 // now runs a receive, send or accept directly when it can finish at once,
 // as do's first step. For other kinds, or when the operation would have to
@@ -49,6 +58,10 @@ func (f *netFD) now(s *side, kind int, a args) (int32, bool) {
 // read would have to wait, and otherwise the result as the ring gives it:
 // a byte count, or a negated errno.
 func (f *netFD) recvNow(b []byte) (int32, bool) {
+	if !f.e.polling.Load() {
+		n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(f.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT, 0, 0)
+		return nowResult(n, errno)
+	}
 	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(f.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT, 0, 0)
 	return nowResult(n, errno)
 }
@@ -58,6 +71,10 @@ func (f *netFD) recvNow(b []byte) (int32, bool) {
 func (f *netFD) sendNow(b []byte) (int32, bool) {
 	// b may be empty: a unix socket's Write of nothing still sends
 	// (conn.go), and the kernel reads no byte of it.
+	if !f.e.polling.Load() {
+		n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(f.fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+		return nowResult(n, errno)
+	}
 	n, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(f.fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
 	return nowResult(n, errno)
 }

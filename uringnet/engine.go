@@ -19,9 +19,12 @@ import (
 // submits them, waits in Go's netpoller for the ring's fd and runs the
 // completions, which wake the goroutines parked on them (wait.go).
 type engine struct {
-	mu      sync.Mutex
-	ring    *core.Ring
-	polling bool   // a goroutine is the poller; guarded by mu
+	mu   sync.Mutex
+	ring *core.Ring
+	// polling: a goroutine is the poller. Written under mu; read under
+	// mu, and without it by the direct calls (direct.go), for which a
+	// stale value only picks the flavour of a system call.
+	polling atomic.Bool
 	asleep  bool   // the poller is parked in the netpoller; guarded by mu
 	waiters opList // the parked operations; guarded by mu
 	readied uint64 // completions run so far; guarded by mu

@@ -21,7 +21,7 @@ func holdPoller(t *testing.T, e *engine) {
 	eventually(t, "the holder did not poll", func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		return e.polling && e.asleep
+		return e.polling.Load() && e.asleep
 	})
 	t.Cleanup(func() {
 		clients[0].Write([]byte{0})

@@ -208,7 +208,7 @@ func (e *engine) endAwait(o *op, res int32) {
 	switch {
 	case o.parked:
 		e.wake(o)
-	case e.polling && e.pollerOp == o && !o.takeover:
+	case e.polling.Load() && e.pollerOp == o && !o.takeover:
 		// Its goroutine is the poller: it passes the role on when it
 		// sees its operation done (wait.go).
 		e.wake(o)
@@ -275,7 +275,7 @@ func (f *netFD) readReady(s *side, b []byte) (res int32, err error, done bool) {
 			e.mu.Unlock()
 			continue
 		}
-		if !e.polling {
+		if !e.polling.Load() {
 			e.mu.Unlock()
 			return 0, nil, false
 		}

@@ -64,7 +64,7 @@ func TestReadyLoneReadOnRing(t *testing.T) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		o := &servers[0].fd.rd.op
-		return e.polling && e.asleep && !e.onEp && o.state == opRing
+		return e.polling.Load() && e.asleep && !e.onEp && o.state == opRing
 	})
 	go read(servers[1])
 	eventually(t, "the poller did not move onto the epoll fd", func() bool {

@@ -90,19 +90,22 @@ func (l *opList) popFront() *op {
 // the poller.
 func (e *engine) flush() {
 	switch {
-	case e.polling && !e.asleep:
-	case e.polling:
+	case e.polling.Load() && !e.asleep:
+	case e.polling.Load():
 		e.ring.Submit()
 	default:
-		e.ring.Run(core.NoWait)
+		// No goroutine of the engine waits, so none can stall behind
+		// this thread if the kernel preempts it in the call: enter raw
+		// (direct.go says why that is cheaper).
+		e.ring.Run(core.NoWaitRaw)
 	}
 }
 
 // wait blocks until o, queued and not yet complete, completes. The caller
 // holds e.mu; wait releases it.
 func (e *engine) wait(o *op) {
-	if !e.polling {
-		e.polling = true
+	if !e.polling.Load() {
+		e.polling.Store(true)
 		e.mu.Unlock()
 		e.poll(o)
 	} else {
@@ -196,5 +199,5 @@ func (e *engine) handOff() {
 		w.done.give()
 		return
 	}
-	e.polling = false
+	e.polling.Store(false)
 }

@@ -69,7 +69,7 @@ func TestPollerWaitsInNetpoller(t *testing.T) {
 		for _, s := range servers {
 			e := s.fd.e
 			e.mu.Lock()
-			if s.fd.rd.op.state != opIdle && e.polling {
+			if s.fd.rd.op.state != opIdle && e.polling.Load() {
 				waiting++
 			}
 			e.mu.Unlock()

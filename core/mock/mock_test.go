@@ -94,6 +94,7 @@ func TestRunModes(t *testing.T) {
 	var r recorder
 
 	require.NoError(t, m.Run(core.NoWait), "NoWait with nothing to do")
+	require.NoError(t, m.Run(core.NoWaitRaw), "NoWaitRaw with nothing to do")
 	require.ErrorIs(t, m.Run(core.Once), mock.ErrWouldBlock)
 	require.NoError(t, m.Run(core.UntilDone))
 
@@ -102,6 +103,7 @@ func TestRunModes(t *testing.T) {
 	require.ErrorIs(t, err, mock.ErrWouldBlock)
 	require.Contains(t, err.Error(), "recv fd 9")
 	require.NoError(t, m.Run(core.NoWait))
+	require.NoError(t, m.Run(core.NoWaitRaw))
 	require.NoError(t, m.Run(core.UntilDone), "UntilDone returns when nothing pending can complete")
 	require.True(t, h.Live())
 	require.Equal(t, 1, m.Active())

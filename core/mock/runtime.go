@@ -350,7 +350,7 @@ func (m *Ring) Run(mode core.RunMode) error {
 	}
 	defer m.running.Store(false)
 	switch mode {
-	case core.NoWait:
+	case core.NoWait, core.NoWaitRaw:
 		m.step()
 		return m.drain()
 	case core.Once:
