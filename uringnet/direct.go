@@ -84,6 +84,10 @@ func (f *netFD) sendNow(b []byte) (int32, bool) {
 // connection aborted before it was taken counts as none, as package net
 // skips it.
 func (f *netFD) acceptNow(sa *unix.RawSockaddrAny) (int32, bool) {
+	// The listener's sockaddr is reused, and for an unnamed or abstract
+	// unix peer the kernel writes only its length: clear what the last
+	// peer left.
+	*sa = unix.RawSockaddrAny{}
 	n := uint32(unix.SizeofSockaddrAny)
 	fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(f.fd), uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(&n)), unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0, 0)
 	if errno == unix.ECONNABORTED {

@@ -233,6 +233,14 @@ func (f *netFD) Close() error {
 // this one's closed flag is not set, or its Close is under way and ends.)
 func (f *netFD) closedWait(s *side, err error) error {
 	if err != nil && f.closed.Load() && errors.Is(err, net.ErrClosed) {
+		// The gate is the side's wakeup, which ops take under s.mu: a
+		// call that found the socket closed without that lock (a
+		// ReadFrom's early check, a copy's other end) passes through it
+		// first, so no take of an op still finishing runs beside the
+		// wait. None starts after it: the socket is closed.
+		s.mu.Lock()
+		//lint:ignore SA2001 the lock is the point: it waits out a take in progress
+		s.mu.Unlock()
 		s.op.done.waitOpen()
 	}
 	return err

@@ -64,6 +64,12 @@ func (l *Listener) File() (*os.File, error) {
 // dup duplicates the socket, close-on-exec, into an *os.File named as
 // package net names its own.
 func (f *netFD) dup() (*os.File, error) {
+	// Shared before the check against Close: a Close that passes its
+	// check first then sees the flag when it unwatches, so the duplicate
+	// never outlives the connection with the epoll registration in place.
+	// (A dup that fails leaves the flag set, which costs a Close one
+	// needless EPOLL_CTL_DEL.)
+	f.shared.Store(true)
 	if !f.incref() {
 		return nil, net.ErrClosed
 	}
@@ -72,7 +78,6 @@ func (f *netFD) dup() (*os.File, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("fcntl", err)
 	}
-	f.shared.Store(true)
 	f.raw.Store(true)
 	return os.NewFile(uintptr(ns), f.name()), nil
 }
