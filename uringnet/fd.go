@@ -37,6 +37,12 @@ type netFD struct {
 // reports false once the descriptor is closed.
 func (f *netFD) incref() bool {
 	f.raceOrder()
+	if f.closed.Load() {
+		// Fail before queueing on sys: a call made inside a RawConn's
+		// Control, which holds sys shared, while Close waits for it
+		// exclusively would otherwise wait behind Close for good.
+		return false
+	}
 	f.sys.RLock()
 	if f.closed.Load() {
 		f.sys.RUnlock()
