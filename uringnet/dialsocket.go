@@ -142,6 +142,7 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family,
 		}
 	}
 	nfd := newFD(e, fd, network)
+	nfd.dialed = true
 	if err := d.control(ctx, ctrlNetwork(network, family), raddr.String(), rawConn{nfd}); err != nil {
 		unix.Close(fd)
 		return nil, opErr(err)

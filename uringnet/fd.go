@@ -23,6 +23,7 @@ type netFD struct {
 	raw    atomic.Bool // SyscallConn or File was called: Reads always try the socket
 	shared atomic.Bool // another descriptor shares the file description (file.go)
 	slot   int32       // in the engine's epoll instance (ready.go), or -1
+	dialed bool        // made by a Dialer; set before the Conn is published
 	//lint:ignore U1000 used by raceOrder in the race build only
 	order  atomic.Uint32
 	rd, wr side

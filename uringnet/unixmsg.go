@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/ourio-go/ourio/core"
+	"github.com/ourio-go/ourio/internal/neterr"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,14 +37,23 @@ func (c *Conn) ReadFromUnix(b []byte) (int, *net.UnixAddr, error) {
 	return n, addr, err
 }
 
-// WriteToUnix is (*net.UnixConn).WriteToUnix, which a connected socket,
-// as every Conn is, refuses with net.ErrWriteToConnected.
+// WriteToUnix is (*net.UnixConn).WriteToUnix. As in package net, a dialed
+// connection refuses it with net.ErrWriteToConnected; an accepted or
+// adopted one needs an address, which goes to the kernel with the bytes
+// (refused on a unix connection with EISCONN, ignored on a unixpacket one).
 func (c *Conn) WriteToUnix(b []byte, addr *net.UnixAddr) (int, error) {
 	var a net.Addr
 	if addr != nil {
 		a = addr
 	}
-	return 0, &net.OpError{Op: "write", Net: c.fd.net, Source: c.fd.laddr, Addr: a, Err: net.ErrWriteToConnected}
+	switch {
+	case c.fd.dialed:
+		return 0, &net.OpError{Op: "write", Net: c.fd.net, Source: c.fd.laddr, Addr: a, Err: net.ErrWriteToConnected}
+	case addr == nil:
+		return 0, &net.OpError{Op: "write", Net: c.fd.net, Source: c.fd.laddr, Err: neterr.ErrMissingAddress}
+	}
+	n, _, err := c.writeMsg(b, nil, addr, "sendto")
+	return n, err
 }
 
 // readMsg is ReadMsgUnix and ReadFromUnix, whose errors name call, the
@@ -90,6 +100,12 @@ func (c *Conn) readMsg(b, oob []byte, call string) (n, oobn, flags int, addr *ne
 // passes it, which refuses it on a unix connection (EISCONN) and ignores
 // it on a unixpacket one. It is for unix and unixpacket connections only.
 func (c *Conn) WriteMsgUnix(b, oob []byte, addr *net.UnixAddr) (n, oobn int, err error) {
+	return c.writeMsg(b, oob, addr, "sendmsg")
+}
+
+// writeMsg is WriteMsgUnix and WriteToUnix, whose errors name call, the
+// system call package net makes for each.
+func (c *Conn) writeMsg(b, oob []byte, addr *net.UnixAddr, call string) (n, oobn int, err error) {
 	opErr := func(err error) error {
 		var a net.Addr // package net names the addr argument, if any
 		if addr != nil {
@@ -108,7 +124,7 @@ func (c *Conn) WriteMsgUnix(b, oob []byte, addr *net.UnixAddr) (n, oobn int, err
 		}
 		name = new(unix.RawSockaddrAny)
 		if namelen, err = core.RawSockaddr(&unix.SockaddrUnix{Name: addr.Name}, name); err != nil {
-			return 0, 0, opErr(os.NewSyscallError("sendmsg", err))
+			return 0, 0, opErr(os.NewSyscallError(call, err))
 		}
 	}
 	var serr error
@@ -124,7 +140,7 @@ func (c *Conn) WriteMsgUnix(b, oob []byte, addr *net.UnixAddr) (n, oobn int, err
 	case werr != nil:
 		return 0, 0, opErr(c.fd.closedWait(&c.fd.wr, werr))
 	case serr != nil:
-		return 0, 0, opErr(os.NewSyscallError("sendmsg", serr))
+		return 0, 0, opErr(os.NewSyscallError(call, serr))
 	}
 	return n, len(oob), nil
 }
