@@ -22,8 +22,11 @@ type netFD struct {
 	closed atomic.Bool
 	raw    atomic.Bool // SyscallConn or File was called: Reads always try the socket
 	shared atomic.Bool // another descriptor shares the file description (file.go)
-	slot   int32       // in the engine's epoll instance (ready.go), or -1
-	dialed bool        // made by a Dialer; set before the Conn is published
+	// slot is the socket's place in the engine's epoll instance
+	// (ready.go), or -1: written under e.mu before the socket is
+	// published, or by Close holding both sides' mu; read under a side's.
+	slot   int32
+	dialed bool // made by a Dialer; set before the Conn is published
 	//lint:ignore U1000 used by raceOrder in the race build only
 	order  atomic.Uint32
 	rd, wr side
