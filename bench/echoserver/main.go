@@ -17,6 +17,11 @@
 // killed (gnet and netpoll also stop cleanly on SIGTERM or SIGINT).
 //
 //	go run -C bench ./echoserver -impl callback -addr 127.0.0.1:7007
+//
+// -trace FILE writes a runtime trace of a window of the run (-trace-after,
+// -trace-for), for reading where goroutines waited under load:
+//
+//	go tool trace -pprof=sched FILE > sched.pprof
 package main
 
 import (
@@ -25,6 +30,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"time"
 
 	"github.com/ourio-go/ourio/bench/internal/echoserver"
 	"github.com/ourio-go/ourio/uringnet"
@@ -35,7 +41,13 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks one)")
 	bufSize := flag.Int("buf", 4096, "read buffer size per connection")
 	rings := flag.Int("rings", 0, "serving rings for callback-rings and uringnet (0: one per CPU)")
+	tracePath := flag.String("trace", "", "write a runtime trace of the server to this file (-trace-after, -trace-for)")
+	traceAfter := flag.Duration("trace-after", 2*time.Second, "with -trace: start tracing this long after listening")
+	traceFor := flag.Duration("trace-for", 2*time.Second, "with -trace: how long to trace")
 	flag.Parse()
+	if *tracePath != "" {
+		go traceWindow(*tracePath, *traceAfter, *traceFor)
+	}
 	log.SetFlags(0)
 	log.SetPrefix("echoserver: ")
 
