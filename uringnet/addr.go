@@ -17,19 +17,17 @@ func rawToAddr(network string, raw *unix.RawSockaddrAny) net.Addr {
 		// form, as in package net.
 		a := net.TCPAddrFromAddrPort(ap)
 		if raw.Addr.Family == unix.AF_INET6 {
-			// A link-local address names its interface, as in net.
-			if id := (*unix.RawSockaddrInet6)(unsafe.Pointer(raw)).Scope_id; id != 0 {
-				if ifi, err := net.InterfaceByIndex(int(id)); err == nil {
-					a.Zone = ifi.Name
-				}
-			}
+			// A link-local address names its zone, as in net.
+			a.Zone = netaddr.Zone((*unix.RawSockaddrInet6)(unsafe.Pointer(raw)).Scope_id)
 		}
 		return a
 	}
 	if raw.Addr.Family == unix.AF_UNIX {
 		p := (*unix.RawSockaddrUnix)(unsafe.Pointer(raw))
 		// As package net (syscall's anyToSockaddr): a leading NUL, of an
-		// abstract or an unnamed socket, reads as '@'.
+		// abstract or an unnamed socket, reads as '@', and the name ends
+		// at the next NUL. raw must have been zeroed before the kernel
+		// wrote it, which writes only the address's length.
 		n := 1
 		for n < len(p.Path) && p.Path[n] != 0 {
 			n++
@@ -55,12 +53,5 @@ func localAddr(network string, fd int) net.Addr {
 	if _, _, errno := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(&raw)), uintptr(unsafe.Pointer(&n))); errno != 0 {
 		return nil
 	}
-	if raw.Addr.Family != unix.AF_UNIX {
-		return rawToAddr(network, &raw)
-	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return nil
-	}
-	return netaddr.FromSockaddr(network, sa)
+	return rawToAddr(network, &raw)
 }

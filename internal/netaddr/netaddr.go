@@ -5,6 +5,7 @@ package netaddr
 import (
 	"net"
 	"net/netip"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,12 +19,7 @@ func FromSockaddr(network string, sa unix.Sockaddr) net.Addr {
 	case *unix.SockaddrInet4:
 		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
 	case *unix.SockaddrInet6:
-		ip := netip.AddrFrom16(a.Addr)
-		if a.ZoneId != 0 {
-			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
-				ip = ip.WithZone(ifi.Name)
-			}
-		}
+		ip := netip.AddrFrom16(a.Addr).WithZone(Zone(a.ZoneId))
 		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(a.Port)))
 	case *unix.SockaddrUnix:
 		if network == "" {
@@ -32,4 +28,17 @@ func FromSockaddr(network string, sa unix.Sockaddr) net.Addr {
 		return &net.UnixAddr{Name: a.Name, Net: network}
 	}
 	return nil
+}
+
+// Zone is the zone package net names for an IPv6 scope index: the
+// interface's name, or the index in decimal when no interface has it, and
+// none for 0.
+func Zone(index uint32) string {
+	if index == 0 {
+		return ""
+	}
+	if ifi, err := net.InterfaceByIndex(int(index)); err == nil {
+		return ifi.Name
+	}
+	return strconv.FormatUint(uint64(index), 10)
 }

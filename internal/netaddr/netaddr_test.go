@@ -41,3 +41,21 @@ func TestMatchesNet(t *testing.T) {
 		t.Errorf("unix: got %v on %s", got, got.Network())
 	}
 }
+
+// An IPv6 scope index reads as package net's zone cache reads it: the
+// interface's name, the decimal index when no interface has it, nothing
+// for 0.
+func TestZone(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		index uint32
+		want  string
+	}{{0, ""}, {uint32(lo.Index), "lo"}, {1 << 30, "1073741824"}} {
+		if got := Zone(tc.index); got != tc.want {
+			t.Errorf("Zone(%d) = %q, want %q", tc.index, got, tc.want)
+		}
+	}
+}
