@@ -63,7 +63,7 @@ func netListen(t testing.TB) net.Listener {
 // connection of the wrong type.
 func (tp transport) listen(t testing.TB) *trackedListener {
 	t.Helper()
-	tl := &trackedListener{Listener: tp.listenRaw(t), want: tp.connType, closed: make(chan struct{})}
+	tl := &trackedListener{Listener: tp.listenRaw(t), conns: connTypes{want: tp.connType}, closed: make(chan struct{})}
 	t.Cleanup(func() {
 		tl.Close()
 		tl.check(t)
@@ -75,9 +75,45 @@ func (tp transport) listen(t testing.TB) *trackedListener {
 // the connections it makes. The test's cleanup reports any of the wrong
 // type.
 func (tp transport) dialer(t testing.TB) *trackedDialer {
-	td := &trackedDialer{dial: tp.dialRaw, want: tp.connType}
+	td := &trackedDialer{dial: tp.dialRaw, conns: connTypes{want: tp.connType}}
 	t.Cleanup(func() { td.check(t) })
 	return td
+}
+
+// connTypes counts the connections a listener or dialer made and records
+// any whose concrete type is not want.
+type connTypes struct {
+	want string
+
+	mu       sync.Mutex // guards n and badTypes
+	n        int
+	badTypes []string
+}
+
+func (ct *connTypes) record(c net.Conn) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	ct.n++
+	if got := fmt.Sprintf("%T", c); got != ct.want {
+		ct.badTypes = append(ct.badTypes, got)
+	}
+}
+
+func (ct *connTypes) count() int {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return ct.n
+}
+
+// check reports, as what (a listener accepted, a dialer made), any
+// connection of the wrong type.
+func (ct *connTypes) check(t testing.TB, what string) {
+	t.Helper()
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if len(ct.badTypes) > 0 {
+		t.Errorf("%s connections of types %v, want %s", what, ct.badTypes, ct.want)
+	}
 }
 
 // trackedListener counts accepted connections and records their types. It
@@ -85,11 +121,7 @@ func (tp transport) dialer(t testing.TB) *trackedDialer {
 // ReadFrom, WriteTo, SyscallConn).
 type trackedListener struct {
 	net.Listener
-	want string
-
-	mu       sync.Mutex
-	accepts  int
-	badTypes []string
+	conns connTypes
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed on the first Close
@@ -100,12 +132,7 @@ func (l *trackedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.mu.Lock()
-	l.accepts++
-	if got := fmt.Sprintf("%T", c); got != l.want {
-		l.badTypes = append(l.badTypes, got)
-	}
-	l.mu.Unlock()
+	l.conns.record(c)
 	return c, nil
 }
 
@@ -115,28 +142,16 @@ func (l *trackedListener) Close() error {
 	return err
 }
 
-func (l *trackedListener) accepted() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.accepts
-}
+func (l *trackedListener) accepted() int { return l.conns.count() }
 
 func (l *trackedListener) check(t testing.TB) {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.badTypes) > 0 {
-		t.Errorf("listener accepted connections of types %v, want %s", l.badTypes, l.want)
-	}
+	l.conns.check(t, "listener accepted")
 }
 
 type trackedDialer struct {
-	dial func(ctx context.Context, network, address string) (net.Conn, error)
-	want string
-
-	mu       sync.Mutex
-	dials    int
-	badTypes []string
+	dial  func(ctx context.Context, network, address string) (net.Conn, error)
+	conns connTypes
 }
 
 // DialContext has net.Dialer's signature, for http.Transport and friends.
@@ -145,12 +160,7 @@ func (d *trackedDialer) DialContext(ctx context.Context, network, address string
 	if err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	d.dials++
-	if got := fmt.Sprintf("%T", c); got != d.want {
-		d.badTypes = append(d.badTypes, got)
-	}
-	d.mu.Unlock()
+	d.conns.record(c)
 	return c, nil
 }
 
@@ -159,17 +169,9 @@ func (d *trackedDialer) dialContext(ctx context.Context, address string) (net.Co
 	return d.DialContext(ctx, "tcp", address)
 }
 
-func (d *trackedDialer) dialed() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.dials
-}
+func (d *trackedDialer) dialed() int { return d.conns.count() }
 
 func (d *trackedDialer) check(t testing.TB) {
 	t.Helper()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.badTypes) > 0 {
-		t.Errorf("dialer made connections of types %v, want %s", d.badTypes, d.want)
-	}
+	d.conns.check(t, "dialer made")
 }
