@@ -59,13 +59,6 @@ const (
 	sqeBufferSelect = 1 << 5
 )
 
-// CQE flags.
-const (
-	cqeFBuffer     = 1 << 0
-	cqeFMore       = 1 << 1
-	cqeBufferShift = 16
-)
-
 // io_uring_enter flags.
 const (
 	enterGetEvents = 1 << 0
@@ -179,14 +172,6 @@ type bufReg struct {
 	resv        [3]uint64
 }
 
-// kernelBuf is struct io_uring_buf; the first entry's resv field is the ring tail.
-type kernelBuf struct {
-	addr uint64
-	len  uint32
-	bid  uint16
-	resv uint16
-}
-
 // timespec is struct __kernel_timespec.
 type timespec struct {
 	sec  int64
@@ -199,5 +184,4 @@ var (
 	_ [16 - unsafe.Sizeof(cqe{})]struct{}
 	_ [120 - unsafe.Sizeof(params{})]struct{}
 	_ [unsafe.Sizeof(params{}) - 120]struct{}
-	_ [16 - unsafe.Sizeof(kernelBuf{})]struct{}
 )

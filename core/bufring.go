@@ -2,9 +2,8 @@ package core
 
 import (
 	"sync/atomic"
+	"syscall"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // BufRing is a ring of provided buffers (IORING_REGISTER_PBUF_RING): the
@@ -24,45 +23,31 @@ type BufRing struct {
 	head    uint16 // for runtimes that emulate the kernel: the next buffer to take
 }
 
-// NewBufRing creates a ring of count buffers of size bytes each, registered
-// with the kernel under group id group. count must be a power of two no
-// larger than 32768.
-func (r *Ring) NewBufRing(group uint16, count uint16, size int) (*BufRing, error) {
-	if r.closed {
-		return nil, ErrClosed
-	}
-	br, err := NewUnregisteredBufRing(group, count, size)
-	if err != nil {
-		return nil, err
-	}
-	reg := bufReg{ringAddr: uint64(uintptr(unsafe.Pointer(&br.mem[0]))), ringEntries: uint32(count), bgid: group}
-	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerPbufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
-	if errno != 0 {
-		br.unmap()
-		if errno == unix.EINVAL {
-			return nil, &UnsupportedError{What: "provided buffer rings (" + errno.Error() + ")"}
-		}
-		return nil, errno
-	}
-	br.ring = r
-	r.bufRings = append(r.bufRings, br)
-	return br, nil
+// kernelBuf is struct io_uring_buf; the first entry's resv field is the ring
+// tail. Runtimes that emulate the kernel read the same layout.
+type kernelBuf struct {
+	addr uint64
+	len  uint32
+	bid  uint16
+	resv uint16
 }
+
+var _ [16 - unsafe.Sizeof(kernelBuf{})]struct{}
 
 // NewUnregisteredBufRing creates the memory of a buffer ring without
 // registering it with a kernel ring. It is for runtimes that emulate the
 // kernel, such as mock.Ring; Ring.NewBufRing is the one to use otherwise.
 func NewUnregisteredBufRing(group uint16, count uint16, size int) (*BufRing, error) {
 	if count == 0 || count&(count-1) != 0 || count > 1<<15 || size <= 0 {
-		return nil, unix.EINVAL
+		return nil, syscall.EINVAL
 	}
-	mem, err := unix.Mmap(-1, 0, int(count)*int(unsafe.Sizeof(kernelBuf{})), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANONYMOUS|unix.MAP_PRIVATE)
+	mem, err := mapBufMem(int(count) * int(unsafe.Sizeof(kernelBuf{})))
 	if err != nil {
 		return nil, err
 	}
-	data, err := unix.Mmap(-1, 0, int(count)*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANONYMOUS|unix.MAP_PRIVATE)
+	data, err := mapBufMem(int(count) * size)
 	if err != nil {
-		unix.Munmap(mem)
+		unmapBufMem(mem)
 		return nil, err
 	}
 	br := &BufRing{group: group, count: count, size: size, mem: mem, data: data}
@@ -120,18 +105,10 @@ func (br *BufRing) buffer(id uint16, n int32) []byte {
 	return br.data[off : off+int(n) : off+br.size]
 }
 
-func (br *BufRing) release() {
-	if br.ring != nil {
-		reg := bufReg{bgid: br.group}
-		unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(br.ring.fd), unregisterPbufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
-	}
-	br.unmap()
-}
-
 func (br *BufRing) unmap() {
 	if br.mem != nil {
-		unix.Munmap(br.mem)
-		unix.Munmap(br.data)
+		unmapBufMem(br.mem)
+		unmapBufMem(br.data)
 		br.mem, br.data, br.entries = nil, nil, nil
 	}
 }

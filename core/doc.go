@@ -53,4 +53,23 @@
 // operation set needs 6.0 (multishot receive, provided buffer rings, socket,
 // msg_ring, cancel by fd). Tests run on the real kernel, including the
 // fallback paths.
+//
+// # Platforms
+//
+// The package builds on every platform Go supports, and everything but the
+// Ring works everywhere: Task, Handle, Runtime, BufRing and the errors, on
+// which package core/mock runs callback code's unit tests with no kernel.
+// io_uring is a Linux interface, so off Linux New fails with an error
+// matching errors.ErrUnsupported that says io_uring needs Linux; Ring and
+// Thread keep every method there, so code written for Linux compiles
+// unchanged, and each returns that error.
+//
+// The API's system types are aliases, so Linux code keeps using
+// x/sys/unix's: Sockaddr and RawSockaddrAny are x/sys/unix's on Unix
+// systems and package syscall's on Windows, where x/sys/unix does not
+// build; Statx is unix.Statx_t on Linux and a struct of the same fields
+// elsewhere, where x/sys/unix has no statx. AddrPortToSockaddr builds a
+// Sockaddr from a netip.AddrPort the same way on every platform. Errors are
+// the platform's syscall.Errno values, and the flags, events and modes the
+// operations take are Linux's.
 package core

@@ -47,13 +47,3 @@ func (o Op) String() string {
 	}
 	return "op?"
 }
-
-// kernelOp maps an operation to the opcode whose support the probe reports.
-var kernelOp = [...]uint8{
-	OpNop: opNop, OpTimer: opTimeout, OpCancel: opAsyncCancel,
-	OpAccept: opAccept, OpConnect: opConnect, OpRecv: opRecv, OpSend: opSend,
-	OpRead: opRead, OpWrite: opWrite, OpReadv: opReadv, OpWritev: opWritev,
-	OpSplice: opSplice, OpClose: opClose, OpPoll: opPollAdd, OpSocket: opSocket,
-	OpShutdown: opShutdown, OpOpenat: opOpenat, OpStatx: opStatx,
-	OpMsgRing: opMsgRing,
-}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 import (
@@ -41,6 +43,10 @@ func (r *Ring) Readv(fd int, bufs [][]byte, off int64, ctx Ctx) (Handle, error) 
 func (r *Ring) Writev(fd int, bufs [][]byte, off int64, ctx Ctx) (Handle, error) {
 	return r.rwv(OpWritev, opWritev, fd, bufs, off, ctx)
 }
+
+// iovec is the kernel's struct iovec; a Task keeps the array it hands a
+// readv or writev.
+type iovec = unix.Iovec
 
 func (r *Ring) rwv(op Op, code uint8, fd int, bufs [][]byte, off int64, ctx Ctx) (Handle, error) {
 	t, s, err := r.start(op, ctx)

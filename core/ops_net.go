@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 import (
@@ -63,7 +65,7 @@ func (r *Ring) AcceptMultishot(fd int, flags int, ctx Ctx) (Handle, error) {
 }
 
 // Connect connects the socket fd to sa.
-func (r *Ring) Connect(fd int, sa unix.Sockaddr, ctx Ctx) (Handle, error) {
+func (r *Ring) Connect(fd int, sa Sockaddr, ctx Ctx) (Handle, error) {
 	var raw unix.RawSockaddrAny
 	n, err := putSockaddr(sa, &raw)
 	if err != nil {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 import (
@@ -53,3 +55,13 @@ func opSupported(op Op) bool {
 // Supported reports whether the running kernel can perform op. Operations it
 // cannot perform return an error matching errors.ErrUnsupported.
 func Supported(op Op) bool { return opSupported(op) }
+
+// kernelOp maps an operation to the opcode whose support the probe reports.
+var kernelOp = [...]uint8{
+	OpNop: opNop, OpTimer: opTimeout, OpCancel: opAsyncCancel,
+	OpAccept: opAccept, OpConnect: opConnect, OpRecv: opRecv, OpSend: opSend,
+	OpRead: opRead, OpWrite: opWrite, OpReadv: opReadv, OpWritev: opWritev,
+	OpSplice: opSplice, OpClose: opClose, OpPoll: opPollAdd, OpSocket: opSocket,
+	OpShutdown: opShutdown, OpOpenat: opOpenat, OpStatx: opStatx,
+	OpMsgRing: opMsgRing,
+}

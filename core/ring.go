@@ -1,3 +1,5 @@
+//go:build linux
+
 package core
 
 import (
@@ -8,24 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// Options configures a Ring. The zero value is a good default.
-type Options struct {
-	// Entries is the submission queue size, rounded up to a power of two by
-	// the kernel. Zero means 256.
-	Entries uint32
-	// CQEntries is the completion queue size. Zero means four times Entries,
-	// which leaves room for multishot operations.
-	CQEntries uint32
-	// SingleIssuer promises that every call on the ring, from New to Close,
-	// is made on the OS thread that creates it (call runtime.LockOSThread
-	// first). The kernel then defers completion work to that thread
-	// (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN), the cheapest
-	// mode, and rejects any other thread with ErrWrongThread.
-	SingleIssuer bool
-
-	attachWQ int // fd of the ring whose worker pool to share, or 0
-}
 
 // Ring is one io_uring instance and the tasks it owns.
 //
@@ -370,27 +354,6 @@ func (r *Ring) reapSilently() int {
 	}
 	return n
 }
-
-// RunMode says how long Run waits.
-type RunMode int
-
-const (
-	// UntilDone runs until no submitted task is left.
-	UntilDone RunMode = iota
-	// Once waits for at least one completion and runs what is ready.
-	Once
-	// NoWait submits and runs what is ready without waiting.
-	NoWait
-	// NoWaitRaw is NoWait entering the kernel with a raw system call,
-	// which Go's scheduler does not see: it saves the scheduler's
-	// bookkeeping and, in a process that was idle, the wake-up of the
-	// runtime's monitor thread. The price: a thread the kernel preempts
-	// inside the call (submitting can wake other threads, and the kernel
-	// often preempts the waker as the call returns) keeps its P, and every
-	// goroutine queued on that P waits out the preemption. For a caller
-	// that knows nothing of its own waits behind it.
-	NoWaitRaw
-)
 
 // Run submits pending work and runs completions according to mode. If a
 // callback returns an error, Run stops at once and returns it; completions not

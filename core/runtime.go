@@ -1,10 +1,6 @@
 package core
 
-import (
-	"time"
-
-	"golang.org/x/sys/unix"
-)
+import "time"
 
 // Runtime is the callback API. *Ring implements it on the kernel's io_uring;
 // mock.Ring implements it with scripted results, so code written against
@@ -38,7 +34,7 @@ type Runtime interface {
 	// completion per connection; More reports whether more will follow.
 	AcceptMultishot(fd int, flags int, ctx Ctx) (Handle, error)
 	// Connect connects a socket to sa.
-	Connect(fd int, sa unix.Sockaddr, ctx Ctx) (Handle, error)
+	Connect(fd int, sa Sockaddr, ctx Ctx) (Handle, error)
 	// Recv receives into buf.
 	Recv(fd int, buf []byte, flags int, ctx Ctx) (Handle, error)
 	// RecvMultishot receives repeatedly into buffers taken from br, one

@@ -1,7 +1,5 @@
 package core
 
-import "golang.org/x/sys/unix"
-
 // This file holds the few hooks a Runtime other than *Ring needs to hand out
 // Tasks that behave like a Ring's: Handle.Cancel and Handle.SetDeadline
 // dispatch to the task's runtime, Handle.Live follows the task's life, and
@@ -85,7 +83,7 @@ func TaskBuffer(t *Task) (id uint16, ok bool) {
 
 // SetTaskStatx sets what Task.Statx returns. It is for runtimes other than
 // Ring.
-func SetTaskStatx(t *Task, st *unix.Statx_t) {
+func SetTaskStatx(t *Task, st *Statx) {
 	mustBeForeign(t)
 	t.statx = st
 }

@@ -1,7 +1,8 @@
+//go:build linux
+
 package core
 
 import (
-	"net/netip"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -12,7 +13,7 @@ import (
 // package syscall's rules, so the kernel sees what package net would hand
 // it: a leading '@' or NUL makes the name abstract, and an abstract name
 // may fill all 108 bytes of sun_path, which x/sys/unix refuses.
-func RawSockaddr(sa unix.Sockaddr, raw *unix.RawSockaddrAny) (uint32, error) {
+func RawSockaddr(sa Sockaddr, raw *RawSockaddrAny) (uint32, error) {
 	return putSockaddr(sa, raw)
 }
 
@@ -34,8 +35,8 @@ func putSockaddr(sa unix.Sockaddr, raw *unix.RawSockaddrAny) (uint32, error) {
 		p.Scope_id = a.ZoneId
 		p.Addr = a.Addr
 		return unix.SizeofSockaddrInet6, nil
-	case *unix.SockaddrUnix:
-		return putSockaddrUnix(a.Name, (*unix.RawSockaddrUnix)(unsafe.Pointer(raw)))
+	case *sockaddrUnix:
+		return putSockaddrUnix(a.Name, (*rawSockaddrUnix)(unsafe.Pointer(raw)))
 	}
 	return 0, unix.EAFNOSUPPORT
 }
@@ -46,13 +47,13 @@ func putSockaddr(sa unix.Sockaddr, raw *unix.RawSockaddrAny) (uint32, error) {
 // sun_path. A path needs room for its terminating NUL, so it may have at
 // most 107. The empty name (length 2) is an unnamed address, which bind
 // turns into an autobound one.
-func putSockaddrUnix(name string, p *unix.RawSockaddrUnix) (uint32, error) {
+func putSockaddrUnix(name string, p *rawSockaddrUnix) (uint32, error) {
 	n := len(name)
 	abstract := n > 0 && (name[0] == '@' || name[0] == 0)
 	if n > len(p.Path) || n == len(p.Path) && !abstract {
 		return 0, unix.EINVAL
 	}
-	p.Family = unix.AF_UNIX
+	p.Family = afUnix
 	for i := 0; i < n; i++ {
 		p.Path[i] = int8(name[i])
 	}
@@ -63,21 +64,4 @@ func putSockaddrUnix(name string, p *unix.RawSockaddrUnix) (uint32, error) {
 		l++ // the NUL
 	}
 	return l, nil
-}
-
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
-
-// SockaddrToAddrPort converts an IPv4 or IPv6 socket address in the kernel's
-// layout to a netip.AddrPort without allocating. ok is false for other
-// families.
-func SockaddrToAddrPort(raw *unix.RawSockaddrAny) (ap netip.AddrPort, ok bool) {
-	switch raw.Addr.Family {
-	case unix.AF_INET:
-		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(raw))
-		return netip.AddrPortFrom(netip.AddrFrom4(p.Addr), htons(p.Port)), true
-	case unix.AF_INET6:
-		p := (*unix.RawSockaddrInet6)(unsafe.Pointer(raw))
-		return netip.AddrPortFrom(netip.AddrFrom16(p.Addr), htons(p.Port)), true
-	}
-	return netip.AddrPort{}, false
 }

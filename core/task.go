@@ -3,8 +3,6 @@ package core
 import (
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Callback is the one signature every completion runs with. rt is the runtime
@@ -59,12 +57,12 @@ type Task struct {
 	// The task keeps it reachable until the final completion.
 	buf    []byte
 	bufs   [][]byte
-	iovs   []unix.Iovec
+	iovs   []iovec
 	ts     timespec
-	sa     unix.RawSockaddrAny
+	sa     RawSockaddrAny
 	saLen  uint32
 	path   []byte
-	statx  *unix.Statx_t
+	statx  *Statx
 	group  *BufRing
 	sqePos uint32 // index of the task's SQE in submission order
 	target Handle // for internal cancel / deadline tasks, or the task a MsgRing carries
@@ -142,7 +140,7 @@ func (t *Task) Handle() Handle { return Handle{task: t, gen: t.gen} }
 
 // Statx returns the result of a Statx operation, valid inside the callback,
 // or nil for any other operation.
-func (t *Task) Statx() *unix.Statx_t {
+func (t *Task) Statx() *Statx {
 	if t.Result.Op != OpStatx {
 		return nil
 	}
@@ -152,7 +150,7 @@ func (t *Task) Statx() *unix.Statx_t {
 // RemoteSockaddr returns the peer address an Accept filled in, as the kernel
 // wrote it, valid inside the callback. AcceptMultishot reports no peer: it
 // is zero there.
-func (t *Task) RemoteSockaddr() *unix.RawSockaddrAny { return &t.sa }
+func (t *Task) RemoteSockaddr() *RawSockaddrAny { return &t.sa }
 
 // TakeBuffer keeps the provided buffer in Result.Buf out of the buffer ring
 // after the callback returns. The caller owns the bytes until it passes the id

@@ -1,15 +1,13 @@
 package mock
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/ourio-go/ourio/core"
-	"golang.org/x/sys/unix"
 )
 
 // op is one submitted operation as the emulated kernel sees it.
@@ -75,7 +73,7 @@ type cqe struct {
 	br     *core.BufRing
 	peer   netip.AddrPort
 	accept bool
-	statx  *unix.Statx_t
+	statx  *core.Statx
 	msg    bool // a task another ring sent here
 }
 
@@ -179,7 +177,7 @@ const more = core.CQEFlagMore
 // progress completes o if its result is known.
 func (m *Ring) progress(o *op) {
 	if o.hasDeadline && (o.expired || !o.deadline.After(m.now)) {
-		m.postRes(o, -int32(unix.ECANCELED))
+		m.postRes(o, -int32(syscall.ECANCELED))
 		return
 	}
 	switch o.kind {
@@ -205,7 +203,7 @@ func (m *Ring) progress(o *op) {
 		if r := m.next(o); r != nil {
 			res = r.value()
 		} else if !wasOpen {
-			res = -int32(unix.EBADF)
+			res = -int32(syscall.EBADF)
 		}
 		m.postRes(o, res)
 	case core.OpShutdown:
@@ -273,7 +271,7 @@ func (m *Ring) runCancel(c *op) {
 		if o := m.byTask[t]; current && o != nil && !o.done && o.seq < c.seq {
 			victims = append(victims, o)
 		} else {
-			m.postRes(c, -int32(unix.ENOENT))
+			m.postRes(c, -int32(syscall.ENOENT))
 			return
 		}
 	} else {
@@ -293,7 +291,7 @@ func (m *Ring) runCancel(c *op) {
 	}
 	m.postRes(c, res)
 	for _, o := range victims {
-		m.postRes(o, -int32(unix.ECANCELED))
+		m.postRes(o, -int32(syscall.ECANCELED))
 	}
 }
 
@@ -359,7 +357,7 @@ func (m *Ring) recvMultishot(o *op) {
 		}
 		id, buf, ok := o.br.Take()
 		if !ok {
-			m.postRes(o, -int32(unix.ENOBUFS))
+			m.postRes(o, -int32(syscall.ENOBUFS))
 			return
 		}
 		n := copy(buf, r.data)
@@ -407,7 +405,7 @@ func (m *Ring) deliver(c *cqe) error {
 	}
 	core.SetTaskBuffer(t, c.bufID)
 	if c.accept {
-		putAddrPort(t.RemoteSockaddr(), c.peer)
+		core.AddrPortToRawSockaddr(c.peer, t.RemoteSockaddr())
 	}
 	if c.statx != nil {
 		st := *c.statx
@@ -441,25 +439,4 @@ func (m *Ring) wouldBlock() error {
 		names[i] = o.String()
 	}
 	return fmt.Errorf("%w (pending: %s)", ErrWouldBlock, strings.Join(names, ", "))
-}
-
-// putAddrPort writes ap into raw in the kernel's layout; an invalid ap
-// leaves raw zero.
-func putAddrPort(raw *unix.RawSockaddrAny, ap netip.AddrPort) {
-	*raw = unix.RawSockaddrAny{}
-	if !ap.IsValid() {
-		return
-	}
-	addr := ap.Addr()
-	if addr.Is4() {
-		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(raw))
-		p.Family = unix.AF_INET
-		p.Addr = addr.As4()
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&p.Port))[:], ap.Port())
-		return
-	}
-	p := (*unix.RawSockaddrInet6)(unsafe.Pointer(raw))
-	p.Family = unix.AF_INET6
-	p.Addr = addr.As16()
-	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&p.Port))[:], ap.Port())
 }

@@ -2,10 +2,10 @@ package mock_test
 
 import (
 	"fmt"
+	"syscall"
 
 	"github.com/ourio-go/ourio/core"
 	"github.com/ourio-go/ourio/core/mock"
-	"golang.org/x/sys/unix"
 )
 
 // echo is the application code under test, written against core.Runtime:
@@ -68,7 +68,7 @@ func Example_echoHandler() {
 	// The same handler when the peer resets the connection.
 	m2 := mock.New(nil)
 	m2.RegisterFd(conn)
-	m2.Script(conn, core.OpRecv, mock.Errno(unix.ECONNRESET))
+	m2.Script(conn, core.OpRecv, mock.Errno(syscall.ECONNRESET))
 	e2 := &echo{fd: conn}
 	if err := e2.Start(m2); err != nil {
 		panic(err)

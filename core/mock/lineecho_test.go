@@ -2,10 +2,7 @@ package mock_test
 
 import (
 	"bytes"
-	"io"
-	"net"
 	"net/netip"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -13,7 +10,6 @@ import (
 	"github.com/ourio-go/ourio/core"
 	"github.com/ourio-go/ourio/core/mock"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 )
 
 // lineServer is application code written only against core.Runtime: it
@@ -22,17 +18,18 @@ import (
 // line, and closes the connection at end of stream. Receives have an idle
 // deadline.
 type lineServer struct {
-	lfd     int
-	conn    int
-	peer    netip.AddrPort
-	buf     [8]byte // small, so lines span receives
-	partial []byte
-	lines   []string
-	outq    [][]byte
-	sending bool
-	eof     bool
-	closed  bool
-	err     error
+	lfd         int
+	acceptFlags int // accept4's flags: SOCK_CLOEXEC on a kernel ring
+	conn        int
+	peer        netip.AddrPort
+	buf         [8]byte // small, so lines span receives
+	partial     []byte
+	lines       []string
+	outq        [][]byte
+	sending     bool
+	eof         bool
+	closed      bool
+	err         error
 }
 
 type lineMsg uint16
@@ -51,7 +48,7 @@ func (s *lineServer) ctx(msg lineMsg) core.Ctx {
 }
 
 func (s *lineServer) start(rt core.Runtime) error {
-	_, err := rt.Accept(s.lfd, unix.SOCK_CLOEXEC, s.ctx(msgAccept))
+	_, err := rt.Accept(s.lfd, s.acceptFlags, s.ctx(msgAccept))
 	return err
 }
 
@@ -170,40 +167,6 @@ func TestLineServerOnMock(t *testing.T) {
 	checkLineServer(t, s, m.Sent(conn))
 }
 
-func TestLineServerOnRing(t *testing.T) {
-	r, err := core.New(core.Options{Entries: 64})
-	if err != nil {
-		t.Skipf("io_uring unavailable: %v", err)
-	}
-	defer r.Close()
-
-	lfd, port := listenLoopback(t)
-	defer unix.Close(lfd)
-
-	received := make(chan []byte, 1)
-	go func() {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			received <- []byte(err.Error())
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		for _, part := range []string{clientInput[:9], clientInput[9:15], clientInput[15:]} {
-			c.Write([]byte(part))
-			time.Sleep(5 * time.Millisecond)
-		}
-		c.(*net.TCPConn).CloseWrite()
-		b, _ := io.ReadAll(c)
-		received <- b
-	}()
-
-	s := &lineServer{lfd: lfd}
-	require.NoError(t, s.start(r))
-	require.NoError(t, r.Run(core.UntilDone))
-	checkLineServer(t, s, <-received)
-}
-
 // TestLineServerIdleTimeout runs the deadline path on the mock: the test
 // fires the server's idle deadline instead of waiting five seconds.
 func TestLineServerIdleTimeout(t *testing.T) {
@@ -220,15 +183,4 @@ func TestLineServerIdleTimeout(t *testing.T) {
 	require.ErrorIs(t, s.err, syscall.ECANCELED)
 	require.True(t, s.closed)
 	require.Zero(t, m.Active())
-}
-
-func listenLoopback(t *testing.T) (fd, port int) {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	require.NoError(t, err)
-	require.NoError(t, unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
-	require.NoError(t, unix.Listen(fd, 8))
-	sa, err := unix.Getsockname(fd)
-	require.NoError(t, err)
-	return fd, sa.(*unix.SockaddrInet4).Port
 }

@@ -10,7 +10,7 @@
 //
 //	m := mock.New(t)
 //	m.Script(conn, core.OpRecv, mock.Data([]byte("hello\n")), mock.EOF())
-//	m.Script(sock, core.OpConnect, mock.Errno(unix.ECONNREFUSED))
+//	m.Script(sock, core.OpConnect, mock.Errno(syscall.ECONNREFUSED))
 //	m.Script(lfd, core.OpAccept, mock.Res(7)) // accept returns fd 7
 //
 // The replies are Data (bytes a recv, read or readv delivers), EOF, Errno,
@@ -54,6 +54,16 @@
 // another mock.Ring, whose Run runs it with Result.Op core.OpMessage; the
 // rings may run on different goroutines.
 //
+// # Platforms
+//
+// The mock needs no kernel and works on every platform Go builds for, so
+// callback code is unit-tested on macOS or Windows as on Linux, although a
+// core.Ring exists only on Linux. Errors are the platform's syscall.Errno
+// values (x/sys/unix's on Unix systems, package syscall's on Windows), and
+// the flags, events and modes the operations take are passed through
+// without being interpreted, so any platform's constants, or plain numbers,
+// serve. Stat takes a core.Statx, which is x/sys/unix's Statx_t on Linux.
+//
 // # Descriptors
 //
 // The Ring tracks descriptors: those Accept, Socket and Openat return, and
@@ -75,7 +85,6 @@ import (
 	"time"
 
 	"github.com/ourio-go/ourio/core"
-	"golang.org/x/sys/unix"
 )
 
 var _ core.Runtime = (*Ring)(nil)
@@ -165,7 +174,7 @@ type Reply struct {
 	res     int32
 	err     syscall.Errno
 	peer    netip.AddrPort
-	statx   *unix.Statx_t
+	statx   *core.Statx
 	isStatx bool
 }
 
@@ -181,7 +190,7 @@ func Data(b []byte) Reply {
 func EOF() Reply { return Reply{isData: true} }
 
 // Errno is a reply that fails the operation with errno, e.g.
-// unix.ECONNREFUSED for Connect or unix.ECONNRESET for Recv.
+// syscall.ECONNREFUSED for Connect or syscall.ECONNRESET for Recv.
 func Errno(errno syscall.Errno) Reply { return Reply{err: errno} }
 
 // Res is a reply with the plain result n: the descriptor Accept, Socket or
@@ -200,7 +209,7 @@ func Accepted(fd int, peer netip.AddrPort) Reply {
 }
 
 // Stat is a reply for Statx that reports st.
-func Stat(st unix.Statx_t) Reply { return Reply{statx: &st, isStatx: true} }
+func Stat(st core.Statx) Reply { return Reply{statx: &st, isStatx: true} }
 
 // value is the result the reply gives an operation that moves no data.
 func (r *Reply) value() int32 {

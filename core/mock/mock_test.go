@@ -13,7 +13,6 @@ import (
 	"github.com/ourio-go/ourio/core"
 	"github.com/ourio-go/ourio/core/mock"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 )
 
 // event is what a recording callback saw.
@@ -72,7 +71,7 @@ func TestSubmissionOrder(t *testing.T) {
 	must(t)(m.Nop(r.ctx(2)))
 	must(t)(m.Timer(0, r.ctx(3)))
 	must(t)(m.Send(6, []byte("xy"), 0, r.ctx(4)))
-	must(t)(m.Shutdown(6, unix.SHUT_WR, r.ctx(5)))
+	must(t)(m.Shutdown(6, syscall.SHUT_WR, r.ctx(5)))
 	require.Empty(t, r.events, "callbacks run only from Run")
 	require.Equal(t, 5, m.Active())
 
@@ -136,7 +135,7 @@ func TestRunIsNotReentrant(t *testing.T) {
 func TestRecvStreamsAndErrors(t *testing.T) {
 	m := mock.New(t)
 	var r recorder
-	m.Script(4, core.OpRecv, mock.Data([]byte("0123456789")), mock.Errno(unix.ECONNRESET))
+	m.Script(4, core.OpRecv, mock.Data([]byte("0123456789")), mock.Errno(syscall.ECONNRESET))
 	buf := make([]byte, 4)
 	for i := range 4 {
 		must(t)(m.Recv(4, buf, 0, r.ctx(uint16(i))))
@@ -146,7 +145,7 @@ func TestRecvStreamsAndErrors(t *testing.T) {
 	for _, e := range r.events {
 		res = append(res, e.Res)
 	}
-	require.Equal(t, []int32{4, 4, 2, -int32(unix.ECONNRESET)}, res)
+	require.Equal(t, []int32{4, 4, 2, -int32(syscall.ECONNRESET)}, res)
 	require.Equal(t, "89", string(buf[:2]))
 
 	var err error
@@ -154,11 +153,11 @@ func TestRecvStreamsAndErrors(t *testing.T) {
 		err = t.Err()
 		return nil
 	}}))
-	m.Script(4, core.OpRecv, mock.Errno(unix.ECONNRESET))
+	m.Script(4, core.OpRecv, mock.Errno(syscall.ECONNRESET))
 	require.NoError(t, m.Run(core.UntilDone))
 	var errno syscall.Errno
 	require.ErrorAs(t, err, &errno)
-	require.Equal(t, unix.ECONNRESET, errno)
+	require.Equal(t, syscall.ECONNRESET, errno)
 }
 
 func TestReadvWritevReadWrite(t *testing.T) {
@@ -172,7 +171,7 @@ func TestReadvWritevReadWrite(t *testing.T) {
 	must(t)(m.Read(3, rbuf, -1, r.ctx(2)))
 	must(t)(m.Writev(8, [][]byte{[]byte("ab"), []byte("cd")}, 0, r.ctx(3)))
 	must(t)(m.Write(8, []byte("ef"), 10, r.ctx(4)))
-	m.Script(8, core.OpWrite, mock.Errno(unix.ENOSPC))
+	m.Script(8, core.OpWrite, mock.Errno(syscall.ENOSPC))
 	must(t)(m.Write(8, []byte("gh"), 12, r.ctx(5)))
 	require.NoError(t, m.Run(core.UntilDone))
 
@@ -181,7 +180,7 @@ func TestReadvWritevReadWrite(t *testing.T) {
 	require.Equal(t, "xyz", string(rbuf[:3]))
 	// The scripted failure goes to the first write; the next one succeeds.
 	require.Equal(t, "abcdgh", string(m.Sent(8)))
-	require.Equal(t, []int32{5, 3, 4, -int32(unix.ENOSPC), 2}, []int32{
+	require.Equal(t, []int32{5, 3, 4, -int32(syscall.ENOSPC), 2}, []int32{
 		r.events[0].Res, r.events[1].Res, r.events[2].Res, r.events[3].Res, r.events[4].Res,
 	})
 }
@@ -189,12 +188,12 @@ func TestReadvWritevReadWrite(t *testing.T) {
 func TestShortSend(t *testing.T) {
 	m := mock.New(t)
 	var r recorder
-	m.Script(6, core.OpSend, mock.Res(3), mock.Errno(unix.EPIPE))
+	m.Script(6, core.OpSend, mock.Res(3), mock.Errno(syscall.EPIPE))
 	must(t)(m.Send(6, []byte("hello"), 0, r.ctx(1)))
 	must(t)(m.Send(6, []byte("lo"), 0, r.ctx(2)))
 	must(t)(m.Send(6, []byte("!"), 0, r.ctx(3)))
 	require.NoError(t, m.Run(core.UntilDone))
-	require.Equal(t, []int32{3, -int32(unix.EPIPE), 1}, []int32{r.events[0].Res, r.events[1].Res, r.events[2].Res})
+	require.Equal(t, []int32{3, -int32(syscall.EPIPE), 1}, []int32{r.events[0].Res, r.events[1].Res, r.events[2].Res})
 	require.Equal(t, "hel!", string(m.Sent(6)))
 }
 
@@ -202,22 +201,22 @@ func TestConnectSocketOpenatStatxSplicePoll(t *testing.T) {
 	m := mock.New(t)
 	var r recorder
 	m.Script(mock.NoFd, core.OpSocket, mock.Res(10))
-	m.Script(10, core.OpConnect, mock.Errno(unix.ECONNREFUSED))
-	m.Script(unix.AT_FDCWD, core.OpOpenat, mock.Res(11))
-	m.Script(unix.AT_FDCWD, core.OpStatx, mock.Stat(unix.Statx_t{Size: 42}))
+	m.Script(10, core.OpConnect, mock.Errno(syscall.ECONNREFUSED))
+	m.Script(atFdcwd, core.OpOpenat, mock.Res(11))
+	m.Script(atFdcwd, core.OpStatx, mock.Stat(core.Statx{Size: 42}))
 	m.Script(20, core.OpSplice, mock.Res(100))
-	m.Script(11, core.OpPoll, mock.Res(unix.POLLIN))
+	m.Script(11, core.OpPoll, mock.Res(pollIn))
 
 	var size uint64
-	must(t)(m.Socket(unix.AF_INET, unix.SOCK_STREAM, 0, r.ctx(1)))
-	must(t)(m.Connect(10, &unix.SockaddrInet4{Port: 80}, r.ctx(2)))
-	must(t)(m.Openat(unix.AT_FDCWD, "/etc/hosts", unix.O_RDONLY, 0, r.ctx(3)))
-	must(t)(m.Statx(unix.AT_FDCWD, "/etc/hosts", 0, unix.STATX_SIZE, core.Ctx{Callback: func(_ core.Runtime, t *core.Task) error {
+	must(t)(m.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0, r.ctx(1)))
+	must(t)(m.Connect(10, core.AddrPortToSockaddr(netip.MustParseAddrPort("192.0.2.1:80")), r.ctx(2)))
+	must(t)(m.Openat(atFdcwd, "/etc/hosts", syscall.O_RDONLY, 0, r.ctx(3)))
+	must(t)(m.Statx(atFdcwd, "/etc/hosts", 0, statxSize, core.Ctx{Callback: func(_ core.Runtime, t *core.Task) error {
 		size = t.Statx().Size
 		return t.Err()
 	}}))
 	must(t)(m.Splice(20, -1, 21, -1, 100, 0, r.ctx(5)))
-	must(t)(m.Poll(11, unix.POLLIN, r.ctx(6)))
+	must(t)(m.Poll(11, pollIn, r.ctx(6)))
 	must(t)(m.CloseFd(10, r.ctx(7)))
 	must(t)(m.CloseFd(11, r.ctx(8)))
 	require.NoError(t, m.Run(core.UntilDone))
@@ -225,16 +224,16 @@ func TestConnectSocketOpenatStatxSplicePoll(t *testing.T) {
 	require.Equal(t, uint64(42), size)
 	require.Equal(t, []event{
 		{Op: core.OpSocket, Msg: 1, Res: 10},
-		{Op: core.OpConnect, Msg: 2, Res: -int32(unix.ECONNREFUSED)},
+		{Op: core.OpConnect, Msg: 2, Res: -int32(syscall.ECONNREFUSED)},
 		{Op: core.OpOpenat, Msg: 3, Res: 11},
 		{Op: core.OpSplice, Msg: 5, Res: 100},
-		{Op: core.OpPoll, Msg: 6, Res: unix.POLLIN},
+		{Op: core.OpPoll, Msg: 6, Res: pollIn},
 		{Op: core.OpClose, Msg: 7},
 		{Op: core.OpClose, Msg: 8},
 	}, r.events)
 
 	_, err := m.Connect(10, nil, core.Ctx{})
-	require.ErrorIs(t, err, unix.EAFNOSUPPORT)
+	require.ErrorIs(t, err, syscall.EAFNOSUPPORT)
 }
 
 func TestAcceptPeer(t *testing.T) {
@@ -259,7 +258,7 @@ func TestRecvMultishot(t *testing.T) {
 	br, err := m.NewBufRing(1, 2, 4)
 	require.NoError(t, err)
 	_, err = m.NewBufRing(1, 2, 4)
-	require.ErrorIs(t, err, unix.EEXIST)
+	require.ErrorIs(t, err, syscall.EEXIST)
 
 	var (
 		events []event
@@ -296,7 +295,7 @@ func TestRecvMultishot(t *testing.T) {
 		{Op: core.OpRecv, Res: 1, More: true, Data: "a"},
 		{Op: core.OpRecv, Res: 2, More: true, Data: "bc"},
 		{Op: core.OpRecv, Res: 4, More: true, Data: "defg"},
-		{Op: core.OpRecv, Res: -int32(unix.ENOBUFS)},
+		{Op: core.OpRecv, Res: -int32(syscall.ENOBUFS)},
 	}, events)
 	require.Len(t, ids, 3)
 	require.False(t, h.Live())
@@ -326,15 +325,15 @@ func TestAcceptAndPollMultishot(t *testing.T) {
 	m := mock.New(t)
 	var r recorder
 	acc := must(t)(m.AcceptMultishot(3, 0, r.ctx(1)))
-	must(t)(m.PollMultishot(4, unix.POLLIN, r.ctx(2)))
+	must(t)(m.PollMultishot(4, pollIn, r.ctx(2)))
 	m.Script(3, core.OpAccept, mock.Res(10), mock.Res(11))
-	m.Script(4, core.OpPoll, mock.Res(unix.POLLIN), mock.Errno(unix.EBADF))
+	m.Script(4, core.OpPoll, mock.Res(pollIn), mock.Errno(syscall.EBADF))
 	require.NoError(t, m.Run(core.UntilDone))
 	require.Equal(t, []event{
 		{Op: core.OpAccept, Msg: 1, Res: 10, More: true},
 		{Op: core.OpAccept, Msg: 1, Res: 11, More: true},
-		{Op: core.OpPoll, Msg: 2, Res: unix.POLLIN, More: true},
-		{Op: core.OpPoll, Msg: 2, Res: -int32(unix.EBADF)},
+		{Op: core.OpPoll, Msg: 2, Res: pollIn, More: true},
+		{Op: core.OpPoll, Msg: 2, Res: -int32(syscall.EBADF)},
 	}, r.events)
 	require.True(t, acc.Live())
 
@@ -345,7 +344,7 @@ func TestAcceptAndPollMultishot(t *testing.T) {
 	require.NoError(t, m.Run(core.UntilDone))
 	require.Equal(t, []event{
 		{Op: core.OpCancel, Msg: 3},
-		{Op: core.OpAccept, Msg: 1, Res: -int32(unix.ECANCELED)},
+		{Op: core.OpAccept, Msg: 1, Res: -int32(syscall.ECANCELED)},
 	}, r.events)
 	require.False(t, acc.Live())
 }
@@ -375,9 +374,9 @@ func TestCancel(t *testing.T) {
 	must(t)(m.Cancel(n, r.ctx(3)))
 	require.NoError(t, m.Run(core.UntilDone))
 	require.Equal(t, []event{
-		{Op: core.OpCancel, Msg: 1, Res: -int32(unix.ENOENT)},
+		{Op: core.OpCancel, Msg: 1, Res: -int32(syscall.ENOENT)},
 		{Op: core.OpNop, Msg: 2},
-		{Op: core.OpCancel, Msg: 3, Res: -int32(unix.ENOENT)},
+		{Op: core.OpCancel, Msg: 3, Res: -int32(syscall.ENOENT)},
 	}, r.events)
 
 	_, err := m.Cancel(core.Handle{}, core.Ctx{})
@@ -393,7 +392,7 @@ func TestCancelFdAndAll(t *testing.T) {
 	m := mock.New(t)
 	var r recorder
 	must(t)(m.Recv(5, make([]byte, 1), 0, r.ctx(1)))
-	must(t)(m.Poll(5, unix.POLLIN, r.ctx(2)))
+	must(t)(m.Poll(5, pollIn, r.ctx(2)))
 	must(t)(m.Recv(6, make([]byte, 1), 0, r.ctx(3)))
 	must(t)(m.Timer(time.Hour, r.ctx(4)))
 	must(t)(m.CancelFd(5, r.ctx(5)))
@@ -401,8 +400,8 @@ func TestCancelFdAndAll(t *testing.T) {
 	// As from the kernel, the cancel completes before what it cancelled.
 	require.Equal(t, []event{
 		{Op: core.OpCancel, Msg: 5, Res: 2},
-		{Op: core.OpRecv, Msg: 1, Res: -int32(unix.ECANCELED)},
-		{Op: core.OpPoll, Msg: 2, Res: -int32(unix.ECANCELED)},
+		{Op: core.OpRecv, Msg: 1, Res: -int32(syscall.ECANCELED)},
+		{Op: core.OpPoll, Msg: 2, Res: -int32(syscall.ECANCELED)},
 	}, r.events)
 
 	r.events = nil
@@ -410,8 +409,8 @@ func TestCancelFdAndAll(t *testing.T) {
 	require.NoError(t, m.Run(core.UntilDone))
 	require.Equal(t, []event{
 		{Op: core.OpCancel, Msg: 6, Res: 2},
-		{Op: core.OpRecv, Msg: 3, Res: -int32(unix.ECANCELED)},
-		{Op: core.OpTimer, Msg: 4, Res: -int32(unix.ECANCELED)},
+		{Op: core.OpRecv, Msg: 3, Res: -int32(syscall.ECANCELED)},
+		{Op: core.OpTimer, Msg: 4, Res: -int32(syscall.ECANCELED)},
 	}, r.events)
 	require.Zero(t, m.Active())
 }
@@ -456,7 +455,7 @@ func TestDeadlines(t *testing.T) {
 
 	m.Advance(time.Second)
 	require.NoError(t, m.Run(core.UntilDone))
-	require.Equal(t, []event{{Op: core.OpRecv, Msg: 1, Res: -int32(unix.ECANCELED)}}, r.events)
+	require.Equal(t, []event{{Op: core.OpRecv, Msg: 1, Res: -int32(syscall.ECANCELED)}}, r.events)
 	require.ErrorIs(t, h1.SetDeadline(m.Now()), core.ErrTaskDone)
 
 	require.Equal(t, 1, m.ExpireDeadlines(), "only h2 has a deadline left")
@@ -512,7 +511,7 @@ func TestCallbackErrorStopsRun(t *testing.T) {
 
 	// A multishot's error stops Run but not the operation.
 	r = recorder{fail: map[uint16]error{9: boom}}
-	h := must(t)(m.PollMultishot(4, unix.POLLIN, r.ctx(9)))
+	h := must(t)(m.PollMultishot(4, pollIn, r.ctx(9)))
 	m.Script(4, core.OpPoll, mock.Res(1), mock.Res(2))
 	require.ErrorIs(t, m.Run(core.UntilDone), boom)
 	require.Len(t, r.events, 1)
@@ -651,10 +650,10 @@ func TestLeakDetection(t *testing.T) {
 		m.RegisterFd(3)
 		m.Script(3, core.OpAccept, mock.Res(4))
 		m.Script(mock.NoFd, core.OpSocket, mock.Res(5))
-		m.Script(unix.AT_FDCWD, core.OpOpenat, mock.Res(6))
+		m.Script(atFdcwd, core.OpOpenat, mock.Res(6))
 		must(t)(m.Accept(3, 0, core.Ctx{}))
-		must(t)(m.Socket(unix.AF_INET, unix.SOCK_STREAM, 0, core.Ctx{}))
-		must(t)(m.Openat(unix.AT_FDCWD, "f", 0, 0, core.Ctx{}))
+		must(t)(m.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0, core.Ctx{}))
+		must(t)(m.Openat(atFdcwd, "f", 0, 0, core.Ctx{}))
 		require.NoError(t, m.Run(core.UntilDone))
 		for _, fd := range []int{3, 4, 5, 6} {
 			must(t)(m.CloseFd(fd, core.Ctx{}))
@@ -761,7 +760,7 @@ func TestRecvMultishotLimit(t *testing.T) {
 	br, err := m.NewBufRing(1, 8, 4)
 	require.NoError(t, err)
 	_, err = m.RecvMultishotLimit(5, br, 0, core.Ctx{})
-	require.ErrorIs(t, err, unix.EINVAL)
+	require.ErrorIs(t, err, syscall.EINVAL)
 	var events []event
 	h := must(t)(m.RecvMultishotLimit(5, br, 6, core.Ctx{Callback: func(_ core.Runtime, tk *core.Task) error {
 		events = append(events, event{Op: tk.Result.Op, Res: tk.Result.Res, More: tk.More(), Data: string(tk.Result.Buf)})

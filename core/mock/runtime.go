@@ -1,10 +1,10 @@
 package mock
 
 import (
+	"syscall"
 	"time"
 
 	"github.com/ourio-go/ourio/core"
-	"golang.org/x/sys/unix"
 )
 
 // submit queues a new operation with a fresh task.
@@ -118,11 +118,12 @@ func (m *Ring) AcceptMultishot(fd int, flags int, ctx core.Ctx) (core.Handle, er
 }
 
 // Connect completes with the next reply scripted for core.OpConnect on fd.
-func (m *Ring) Connect(fd int, sa unix.Sockaddr, ctx core.Ctx) (core.Handle, error) {
-	switch sa.(type) {
-	case *unix.SockaddrInet4, *unix.SockaddrInet6, *unix.SockaddrUnix:
-	default:
-		return core.Handle{}, unix.EAFNOSUPPORT
+// It refuses at once what a core.Ring's Connect refuses: an address
+// core.RawSockaddr cannot convert (EAFNOSUPPORT for another family).
+func (m *Ring) Connect(fd int, sa core.Sockaddr, ctx core.Ctx) (core.Handle, error) {
+	var raw core.RawSockaddrAny
+	if _, err := core.RawSockaddr(sa, &raw); err != nil {
+		return core.Handle{}, err
 	}
 	o := m.submit(core.OpConnect, ctx)
 	o.fd = fd
@@ -162,7 +163,7 @@ func (m *Ring) submitRecvMultishot(fd int, br *core.BufRing, limit int, ctx core
 // bytes, with the completion that reaches it.
 func (m *Ring) RecvMultishotLimit(fd int, br *core.BufRing, limit uint32, ctx core.Ctx) (core.Handle, error) {
 	if limit == 0 {
-		return core.Handle{}, unix.EINVAL
+		return core.Handle{}, syscall.EINVAL
 	}
 	return m.submitRecvMultishot(fd, br, int(limit), ctx)
 }
@@ -273,7 +274,7 @@ func (m *Ring) Statx(dirfd int, path string, flags int, mask uint32, ctx core.Ct
 	o := m.submit(core.OpStatx, ctx)
 	o.fd = dirfd
 	o.path = path
-	core.SetTaskStatx(o.task, new(unix.Statx_t))
+	core.SetTaskStatx(o.task, new(core.Statx))
 	return o.task.Handle(), nil
 }
 
@@ -319,7 +320,7 @@ func (m *Ring) Post(ctx core.Ctx) error {
 func (m *Ring) NewBufRing(group uint16, count uint16, size int) (*core.BufRing, error) {
 	for _, br := range m.bufRings {
 		if br.Group() == group {
-			return nil, unix.EEXIST
+			return nil, syscall.EEXIST
 		}
 	}
 	br, err := core.NewUnregisteredBufRing(group, count, size)

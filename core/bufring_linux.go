@@ -1,0 +1,40 @@
+package core
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// NewBufRing creates a ring of count buffers of size bytes each, registered
+// with the kernel under group id group. count must be a power of two no
+// larger than 32768.
+func (r *Ring) NewBufRing(group uint16, count uint16, size int) (*BufRing, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
+	br, err := NewUnregisteredBufRing(group, count, size)
+	if err != nil {
+		return nil, err
+	}
+	reg := bufReg{ringAddr: uint64(uintptr(unsafe.Pointer(&br.mem[0]))), ringEntries: uint32(count), bgid: group}
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerPbufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
+	if errno != 0 {
+		br.unmap()
+		if errno == unix.EINVAL {
+			return nil, &UnsupportedError{What: "provided buffer rings (" + errno.Error() + ")"}
+		}
+		return nil, errno
+	}
+	br.ring = r
+	r.bufRings = append(r.bufRings, br)
+	return br, nil
+}
+
+func (br *BufRing) release() {
+	if br.ring != nil {
+		reg := bufReg{bgid: br.group}
+		unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(br.ring.fd), unregisterPbufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
+	}
+	br.unmap()
+}

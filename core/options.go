@@ -1,0 +1,19 @@
+package core
+
+// Options configures a Ring. The zero value is a good default.
+type Options struct {
+	// Entries is the submission queue size, rounded up to a power of two by
+	// the kernel. Zero means 256.
+	Entries uint32
+	// CQEntries is the completion queue size. Zero means four times Entries,
+	// which leaves room for multishot operations.
+	CQEntries uint32
+	// SingleIssuer promises that every call on the ring, from New to Close,
+	// is made on the OS thread that creates it (call runtime.LockOSThread
+	// first). The kernel then defers completion work to that thread
+	// (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN), the cheapest
+	// mode, and rejects any other thread with ErrWrongThread.
+	SingleIssuer bool
+
+	attachWQ int // fd of the ring whose worker pool to share, or 0
+}
