@@ -6,11 +6,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/ourio-go/ourio/core"
 	"github.com/ourio-go/ourio/internal/neterr"
-	"golang.org/x/sys/unix"
 )
 
 // ConnectFunc is the one callback a connection attempt ends in. It runs on
@@ -114,7 +114,7 @@ type racer struct {
 // dialTarget is one address to try.
 type dialTarget struct {
 	ap     netip.AddrPort
-	sa     unix.Sockaddr
+	sa     core.Sockaddr
 	family int
 }
 
@@ -377,7 +377,7 @@ func (r *racer) tryNext(rt core.Runtime) error {
 			r.record(tg.opError(neterr.ErrTimeout))
 			break
 		}
-		h, err := rt.Socket(tg.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP,
+		h, err := rt.Socket(tg.family, socketType, syscall.IPPROTO_TCP,
 			core.Ctx{Callback: connectCallback, Userdata: r, Msg: uint16(msgSocket)})
 		if err != nil {
 			r.record(tg.opError(err))
@@ -446,7 +446,7 @@ func (r *racer) connectDone(rt core.Runtime, t *core.Task) error {
 	}
 	closeSocket(rt, fd)
 	tg := &r.targets[r.next]
-	if err == unix.ECANCELED && partial {
+	if err == syscall.ECANCELED && partial {
 		r.record(tg.opError(neterr.ErrTimeout)) // this address's share of the time ran out
 	} else {
 		r.record(tg.opError(os.NewSyscallError("connect", err)))
@@ -547,7 +547,7 @@ func closeSocket(rt core.Runtime, fd int) {
 	}
 	if _, err := rt.CloseFd(fd, core.Ctx{}); err != nil {
 		if _, ok := rt.(*core.Ring); ok {
-			_ = unix.Close(fd)
+			_ = closeFd(fd)
 		}
 	}
 }

@@ -14,12 +14,62 @@ import (
 	"github.com/ourio-go/ourio/core"
 	"github.com/ourio-go/ourio/core/mock"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 )
 
 // These tests drive the connect state machine with core/mock: socket and
 // connect results are scripted, timers fire on the mock's clock, and the
 // mock fails the test if a descriptor it handed out is never closed.
+
+// cxResult records the one call of a ConnectFunc.
+type cxResult struct {
+	calls int
+	fd    int
+	err   error
+	at    time.Time
+}
+
+func (res *cxResult) done(_ core.Runtime, fd int, err error) error {
+	res.calls++
+	res.fd, res.err, res.at = fd, err, time.Now()
+	return nil
+}
+
+// staticLookup answers every lookup with addrs.
+func staticLookup(addrs ...string) func(context.Context, string) ([]netip.Addr, error) {
+	return func(context.Context, string) ([]netip.Addr, error) {
+		var out []netip.Addr
+		for _, a := range addrs {
+			out = append(out, netip.MustParseAddr(a))
+		}
+		return out, nil
+	}
+}
+
+// blockingLookup blocks until ctx is done and returns its error, as a
+// resolver that gets no answer does.
+func blockingLookup(ctx context.Context, _ string) ([]netip.Addr, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// cxRequireDialErr checks the shape net gives a failed dial: a *net.OpError
+// with Op "dial" and Net "tcp", and addr as its Addr (nil for none).
+func cxRequireDialErr(t *testing.T, err error, addr netip.AddrPort) *net.OpError {
+	t.Helper()
+	var oe *net.OpError
+	require.ErrorAs(t, err, &oe)
+	require.Equal(t, "dial", oe.Op)
+	require.Equal(t, "tcp", oe.Net)
+	require.Nil(t, oe.Source)
+	if addr.IsValid() {
+		ta, ok := oe.Addr.(*net.TCPAddr)
+		require.True(t, ok, "Addr is %T", oe.Addr)
+		require.Equal(t, addr, ta.AddrPort())
+	} else {
+		require.Nil(t, oe.Addr)
+	}
+	return oe
+}
 
 // cxDrive runs m until cond holds. Results posted from goroutines (the
 // resolver, the context watch) arrive asynchronously, so it runs the mock
@@ -63,7 +113,7 @@ func TestMockResolveRefusedThenConnected(t *testing.T) {
 		return []netip.Addr{netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")}, nil
 	}
 	m.Script(mock.NoFd, core.OpSocket, mock.Res(5), mock.Res(6))
-	m.Script(5, core.OpConnect, mock.Errno(unix.ECONNREFUSED))
+	m.Script(5, core.OpConnect, mock.Errno(syscall.ECONNREFUSED))
 	m.Script(6, core.OpConnect, mock.OK())
 	var res cxResult
 	_, err := ConnectToHost(context.Background(), m, "example.test", 443, &Config{Lookup: lookup}, res.mockDone)
@@ -79,8 +129,8 @@ func TestMockResolveRefusedThenConnected(t *testing.T) {
 func TestMockAllRefusedFirstError(t *testing.T) {
 	m := mock.New(t)
 	m.Script(mock.NoFd, core.OpSocket, mock.Res(5), mock.Res(6))
-	m.Script(5, core.OpConnect, mock.Errno(unix.ECONNREFUSED))
-	m.Script(6, core.OpConnect, mock.Errno(unix.ENETUNREACH))
+	m.Script(5, core.OpConnect, mock.Errno(syscall.ECONNREFUSED))
+	m.Script(6, core.OpConnect, mock.Errno(syscall.ENETUNREACH))
 	var res cxResult
 	_, err := ConnectToHost(context.Background(), m, "example.test", 80,
 		&Config{Lookup: staticLookup("192.0.2.1", "192.0.2.2")}, res.mockDone)
@@ -96,7 +146,7 @@ func TestMockAllRefusedFirstError(t *testing.T) {
 
 func TestMockSocketFailure(t *testing.T) {
 	m := mock.New(t)
-	m.Script(mock.NoFd, core.OpSocket, mock.Errno(unix.EMFILE), mock.Res(6))
+	m.Script(mock.NoFd, core.OpSocket, mock.Errno(syscall.EMFILE), mock.Res(6))
 	m.Script(6, core.OpConnect, mock.OK())
 	var res cxResult
 	_, err := ConnectToHost(context.Background(), m, "example.test", 80,
@@ -107,7 +157,7 @@ func TestMockSocketFailure(t *testing.T) {
 	require.Equal(t, 6, res.fd)
 
 	// When it is the only address, the socket error is the result.
-	m.Script(mock.NoFd, core.OpSocket, mock.Errno(unix.EMFILE))
+	m.Script(mock.NoFd, core.OpSocket, mock.Errno(syscall.EMFILE))
 	res = cxResult{}
 	_, err = ConnectToAddr(context.Background(), m, ap("192.0.2.1:80"), nil, res.mockDone)
 	require.NoError(t, err)
@@ -210,7 +260,7 @@ func TestMockPartialDeadlineAllFail(t *testing.T) {
 	// The first address's own timeout is the first error and is returned.
 	m := mock.New(t)
 	m.Script(mock.NoFd, core.OpSocket, mock.Res(5), mock.Res(6))
-	m.Script(6, core.OpConnect, mock.Errno(unix.ECONNREFUSED))
+	m.Script(6, core.OpConnect, mock.Errno(syscall.ECONNREFUSED))
 	var res cxResult
 	a, err := ConnectToHost(context.Background(), m, "example.test", 443,
 		&Config{Timeout: 10 * time.Second, Lookup: staticLookup("192.0.2.1", "192.0.2.2")}, res.mockDone)
@@ -249,7 +299,7 @@ func TestMockFallbackAfterDelay(t *testing.T) {
 func TestMockFallbackAtOnceWhenPrimaryFails(t *testing.T) {
 	m := mock.New(t)
 	m.Script(mock.NoFd, core.OpSocket, mock.Res(5), mock.Res(6))
-	m.Script(5, core.OpConnect, mock.Errno(unix.ENETUNREACH))
+	m.Script(5, core.OpConnect, mock.Errno(syscall.ENETUNREACH))
 	m.Script(6, core.OpConnect, mock.OK())
 	var res cxResult
 	_, err := ConnectToHost(context.Background(), m, "dual.example", 443,
@@ -266,7 +316,7 @@ func TestMockBothFamiliesFailPrimaryError(t *testing.T) {
 	// returned, as net.Dialer returns it.
 	m := mock.New(t)
 	m.Script(mock.NoFd, core.OpSocket, mock.Res(5), mock.Res(6))
-	m.Script(6, core.OpConnect, mock.Errno(unix.ECONNREFUSED))
+	m.Script(6, core.OpConnect, mock.Errno(syscall.ECONNREFUSED))
 	var res cxResult
 	a, err := ConnectToHost(context.Background(), m, "dual.example", 443,
 		&Config{FallbackDelay: time.Millisecond, Lookup: staticLookup("2001:db8::1", "192.0.2.1")}, res.mockDone)
@@ -276,7 +326,7 @@ func TestMockBothFamiliesFailPrimaryError(t *testing.T) {
 	require.NoError(t, m.Run(core.UntilDone))
 	require.True(t, a.fallback.failed)
 	require.Zero(t, res.calls, "the primary is still connecting")
-	m.Script(5, core.OpConnect, mock.Errno(unix.ETIMEDOUT))
+	m.Script(5, core.OpConnect, mock.Errno(syscall.ETIMEDOUT))
 	require.NoError(t, m.Run(core.UntilDone))
 	require.Equal(t, 1, res.calls)
 	oe := cxRequireDialErr(t, res.err, ap("[2001:db8::1]:443"))
@@ -287,8 +337,8 @@ func TestMockBothFamiliesFailPrimaryError(t *testing.T) {
 func TestMockNoRacingWhenDisabled(t *testing.T) {
 	m := mock.New(t)
 	m.Script(mock.NoFd, core.OpSocket, mock.Res(5), mock.Res(6), mock.Res(7))
-	m.Script(5, core.OpConnect, mock.Errno(unix.ECONNREFUSED))
-	m.Script(6, core.OpConnect, mock.Errno(unix.ECONNREFUSED))
+	m.Script(5, core.OpConnect, mock.Errno(syscall.ECONNREFUSED))
+	m.Script(6, core.OpConnect, mock.Errno(syscall.ECONNREFUSED))
 	m.Script(7, core.OpConnect, mock.OK())
 	var res cxResult
 	a, err := ConnectToHost(context.Background(), m, "dual.example", 443,

@@ -1,3 +1,5 @@
+//go:build linux
+
 package tlsdial
 
 import (
@@ -30,20 +32,6 @@ func cxRing(t *testing.T) *core.Ring {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r.Close() })
 	return r
-}
-
-// cxResult records the one call of a ConnectFunc.
-type cxResult struct {
-	calls int
-	fd    int
-	err   error
-	at    time.Time
-}
-
-func (res *cxResult) done(_ core.Runtime, fd int, err error) error {
-	res.calls++
-	res.fd, res.err, res.at = fd, err, time.Now()
-	return nil
 }
 
 // cxRun runs r until cond holds and then until nothing is left in flight,
@@ -203,43 +191,6 @@ func cxClose(t *testing.T, r *core.Ring, fd int) {
 	require.NoError(t, err)
 	cxRun(t, r, func() bool { return closed }, 5*time.Second)
 	require.NoError(t, cerr)
-}
-
-// cxRequireDialErr checks the shape net gives a failed dial: a *net.OpError
-// with Op "dial" and Net "tcp", and addr as its Addr (nil for none).
-func cxRequireDialErr(t *testing.T, err error, addr netip.AddrPort) *net.OpError {
-	t.Helper()
-	var oe *net.OpError
-	require.ErrorAs(t, err, &oe)
-	require.Equal(t, "dial", oe.Op)
-	require.Equal(t, "tcp", oe.Net)
-	require.Nil(t, oe.Source)
-	if addr.IsValid() {
-		ta, ok := oe.Addr.(*net.TCPAddr)
-		require.True(t, ok, "Addr is %T", oe.Addr)
-		require.Equal(t, addr, ta.AddrPort())
-	} else {
-		require.Nil(t, oe.Addr)
-	}
-	return oe
-}
-
-// staticLookup answers every lookup with addrs.
-func staticLookup(addrs ...string) func(context.Context, string) ([]netip.Addr, error) {
-	return func(context.Context, string) ([]netip.Addr, error) {
-		var out []netip.Addr
-		for _, a := range addrs {
-			out = append(out, netip.MustParseAddr(a))
-		}
-		return out, nil
-	}
-}
-
-// blockingLookup blocks until ctx is done and returns its error, as a
-// resolver that gets no answer does.
-func blockingLookup(ctx context.Context, _ string) ([]netip.Addr, error) {
-	<-ctx.Done()
-	return nil, ctx.Err()
 }
 
 func TestConnectLoopback(t *testing.T) {

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"strconv"
+	"syscall"
 
 	"github.com/ourio-go/ourio/core"
 	"github.com/ourio-go/ourio/internal/neterr"
-	"golang.org/x/sys/unix"
 )
 
 // defaultLookup is what a nil Config.Lookup means.
@@ -75,27 +74,11 @@ func (a *Attempt) resolved(rt core.Runtime, res *resolution) error {
 func makeTarget(ip netip.Addr, port uint16) dialTarget {
 	ip = ip.Unmap()
 	ap := netip.AddrPortFrom(ip, port)
+	family := syscall.AF_INET6
 	if ip.Is4() {
-		return dialTarget{ap: ap, family: unix.AF_INET, sa: &unix.SockaddrInet4{Port: int(port), Addr: ip.As4()}}
+		family = syscall.AF_INET
 	}
-	return dialTarget{ap: ap, family: unix.AF_INET6, sa: &unix.SockaddrInet6{
-		Port: int(port), Addr: ip.As16(), ZoneId: zoneID(ip.Zone()),
-	}}
-}
-
-// zoneID is the interface index an IPv6 zone names: a number, or an
-// interface name. An unknown name gives 0, as in net.
-func zoneID(zone string) uint32 {
-	if zone == "" {
-		return 0
-	}
-	if n, err := strconv.ParseUint(zone, 10, 32); err == nil {
-		return uint32(n)
-	}
-	if ifi, err := net.InterfaceByName(zone); err == nil {
-		return uint32(ifi.Index)
-	}
-	return 0
+	return dialTarget{ap: ap, family: family, sa: core.AddrPortToSockaddr(ap)}
 }
 
 // dnsError shapes a resolution failure as net's resolver does: a

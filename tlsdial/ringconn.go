@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/ourio-go/ourio/core"
-	"github.com/ourio-go/ourio/internal/netaddr"
-	"golang.org/x/sys/unix"
 )
 
 // ringConn is a net.Conn whose Read and Write are ring operations. It lets
@@ -88,20 +86,11 @@ const (
 // newRingConn wraps the connected stream socket fd. It fails, leaving fd
 // alone, if fd is not a connected socket.
 func newRingConn(rt core.Runtime, fd int) (*ringConn, error) {
-	lsa, err := unix.Getsockname(fd)
+	netw, laddr, raddr, err := socketAddrs(fd)
 	if err != nil {
-		return nil, os.NewSyscallError("getsockname", err)
+		return nil, err
 	}
-	rsa, err := unix.Getpeername(fd)
-	if err != nil {
-		return nil, os.NewSyscallError("getpeername", err)
-	}
-	c := &ringConn{rt: rt, fd: fd, closedCh: make(chan struct{})}
-	c.netw = "tcp"
-	if _, ok := lsa.(*unix.SockaddrUnix); ok {
-		c.netw = "unix"
-	}
-	c.laddr, c.raddr = netaddr.FromSockaddr(c.netw, lsa), netaddr.FromSockaddr(c.netw, rsa)
+	c := &ringConn{rt: rt, fd: fd, closedCh: make(chan struct{}), netw: netw, laddr: laddr, raddr: raddr}
 	c.rd.res = make(chan ioResult, 1)
 	c.wr.res = make(chan ioResult, 1)
 	return c, nil
@@ -214,7 +203,7 @@ func (c *ringConn) Close() error {
 	}
 	if err := c.rt.Post(core.Ctx{Callback: ringMsg, Userdata: c, Msg: msgClose}); err != nil {
 		// The ring is closed, and a closed ring holds no operation on fd.
-		c.closeErr = c.opErr("close", errors.Join(err, os.NewSyscallError("close", unix.Close(c.fd))))
+		c.closeErr = c.opErr("close", errors.Join(err, os.NewSyscallError("close", closeFd(c.fd))))
 		close(c.closedCh)
 		return c.closeErr
 	}
@@ -262,7 +251,7 @@ func (c *ringConn) submit(rt core.Runtime, h *half, write bool) {
 	var hd core.Handle
 	var err error
 	if write {
-		hd, err = rt.Send(c.fd, h.buf[h.n:], unix.MSG_NOSIGNAL, core.Ctx{Callback: ioDone, Userdata: c, Msg: msgSendDone})
+		hd, err = rt.Send(c.fd, h.buf[h.n:], sendFlags, core.Ctx{Callback: ioDone, Userdata: c, Msg: msgSendDone})
 	} else {
 		hd, err = rt.Recv(c.fd, h.buf, 0, core.Ctx{Callback: ioDone, Userdata: c, Msg: msgRecvDone})
 	}
@@ -359,7 +348,7 @@ func (c *ringConn) maybeCloseFd(rt core.Runtime) {
 	}
 	c.fdClosing = true
 	if _, err := rt.CloseFd(c.fd, core.Ctx{Callback: closeDone, Userdata: c, Msg: msgCloseDone}); err != nil {
-		c.finishClose(unix.Close(c.fd))
+		c.finishClose(closeFd(c.fd))
 	}
 }
 

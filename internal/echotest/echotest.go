@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package echotest is the echo workload the benchmarks share: a
 // goroutine-per-connection echo server on any net.Listener, and package net
 // clients that ping-pong fixed-size messages with it.
