@@ -93,6 +93,20 @@
 // or Dialer.NoFallback is set, and FileConn and FileListener hand the file
 // to package net.
 //
+// # Other platforms
+//
+// io_uring is Linux's, but the package builds on every platform Go
+// supports, so a service that imports it compiles on macOS or Windows as
+// it does on Linux. There Available returns an error matching
+// errors.ErrUnsupported that says io_uring needs Linux; Listen, Dial,
+// ListenConfig.Listen, Dialer.Dial and DialContext, FileConn and
+// FileListener are package net's, and return its listeners and
+// connections (NoFallback makes Listen and Dial fail with Available's
+// error instead); Rings is 0 and SetRings has no effect. Conn and Listener
+// keep every method, so code that type-asserts to them compiles, but none
+// is ever made there: the assertion fails, as it does on Linux for what a
+// fallback returns.
+//
 // # Cost
 //
 // The callback API in package core is the fast path. Here an operation that

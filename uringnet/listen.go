@@ -1,3 +1,5 @@
+//go:build linux
+
 package uringnet
 
 import (
@@ -11,22 +13,6 @@ import (
 	"github.com/ourio-go/ourio/internal/netaddr"
 	"golang.org/x/sys/unix"
 )
-
-// ListenConfig mirrors net.ListenConfig.
-type ListenConfig struct {
-	// Control, if not nil, is called after the socket is created and before
-	// it is bound, as in net.ListenConfig.
-	Control func(network, address string, c syscall.RawConn) error
-	// KeepAlive is the keep-alive period of accepted connections: zero
-	// means 15 seconds, negative disables keep-alive.
-	KeepAlive time.Duration
-	// KeepAliveConfig, when Enable is true, sets accepted connections'
-	// keep-alive probes instead of KeepAlive, as in net.ListenConfig.
-	KeepAliveConfig net.KeepAliveConfig
-	// NoFallback makes Listen fail when io_uring is unavailable instead of
-	// returning a listener from package net.
-	NoFallback bool
-}
 
 // Listen announces on the local address, like net.Listen. Networks are tcp,
 // tcp4, tcp6, unix and unixpacket; unixgram is package net's, which gives
@@ -43,7 +29,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 		if lc.NoFallback {
 			return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 		}
-		std := net.ListenConfig{Control: lc.Control, KeepAlive: lc.KeepAlive, KeepAliveConfig: lc.KeepAliveConfig}
+		std := lc.netListenConfig()
 		return std.Listen(ctx, network, address)
 	}
 	var family int

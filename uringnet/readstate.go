@@ -1,3 +1,5 @@
+//go:build linux
+
 package uringnet
 
 // The wait state of a side, and what a Read knows of its socket.
