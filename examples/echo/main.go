@@ -1,6 +1,9 @@
+//go:build linux
+
 // Command echo is a TCP echo server written directly on Ourio's callback API:
 // one ring, multishot accept, and a receive/send cycle per connection, with
-// no goroutine per connection.
+// no goroutine per connection. io_uring is Linux's, and so is this
+// program, which also waits for signals on an eventfd.
 //
 //	go run ./examples/echo -addr 127.0.0.1:7007
 package main
