@@ -158,3 +158,29 @@ func Missing(want, got API) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Check reads the API dir declares for linux/amd64 and for each of Targets,
+// and returns an error that lists, per target, what it lacks.
+func Check(dir string) error {
+	linux, err := Read(dir, "linux", "amd64")
+	if err != nil {
+		return err
+	}
+	if len(linux) == 0 {
+		return fmt.Errorf("%s declares nothing exported for linux/amd64", dir)
+	}
+	var lacks []string
+	for _, tg := range Targets {
+		other, err := Read(dir, tg[0], tg[1])
+		if err != nil {
+			return err
+		}
+		if m := Missing(linux, other); len(m) > 0 {
+			lacks = append(lacks, fmt.Sprintf("%s/%s lacks what linux/amd64 declares: %s", tg[0], tg[1], strings.Join(m, "; ")))
+		}
+	}
+	if len(lacks) > 0 {
+		return fmt.Errorf("%s", strings.Join(lacks, "\n"))
+	}
+	return nil
+}
