@@ -69,6 +69,9 @@ type config struct {
 	gen       string // the load generator, one of generators; "" is defaultGen
 
 	buildFlags []string // extra go build flags for the server
+	// against are git revisions whose uringnet runs beside the working
+	// tree's in the echo workload, as servers named uringnet@REV.
+	against []string
 }
 
 // echoImpls are the -impl values of bench/echoserver, in the default order.
@@ -89,6 +92,7 @@ func main() {
 	pin := flag.Bool("pin", false, "pin echo servers to CPU 1 and the load generator to CPU 0 (off by default: a server with a ring per CPU needs both)")
 	syscalls := flag.Bool("syscalls", true, "count each echo server's syscalls per message in a short extra pass in round 1 (perf stat, else strace)")
 	gen := flag.String("gen", defaultGen, "echo load generator: ring (every connection on one of Ourio's rings, on one thread) or net (package net, a goroutine per connection)")
+	against := flag.String("against", "", "git revisions, comma-separated: each adds an echo server uringnet@REV, bench/echoserver built from that revision of the repository, measured beside the working tree's servers in the same run (echo only)")
 	out := flag.String("out", "", `directory for results.json, results.md and the charts (default: docs/benchmarks in the repository, or a new temporary directory with -quick; "" after -out= writes nothing)`)
 	flag.Parse()
 
@@ -109,6 +113,10 @@ func main() {
 		workloads: splitList(*workloads), servers: splitList(*servers),
 		rounds: *rounds, warmup: *warmup, duration: *duration, bufSize: *bufSize,
 		quick: *quick, pin: *pin, syscalls: *syscalls, gen: *gen,
+		against: splitList(*against),
+	}
+	for _, rev := range cfg.against {
+		cfg.servers = append(cfg.servers, againstServer(rev))
 	}
 	var err error
 	if cfg.sizes, err = intList(*sizes); err != nil {
@@ -208,6 +216,9 @@ func (c config) check() error {
 		return fmt.Errorf("need at least one server, size and connection count")
 	}
 	for _, s := range c.servers {
+		if rev, ok := strings.CutPrefix(s, againstPrefix); ok && slices.Contains(c.against, rev) {
+			continue
+		}
 		if !slices.Contains(echoImpls, s) {
 			return fmt.Errorf("unknown server %q (want one of %s)", s, strings.Join(echoImpls, ", "))
 		}
@@ -285,6 +296,15 @@ func runEcho(ctx context.Context, cfg config, tmp string, res *results, progress
 	if err != nil {
 		return err
 	}
+	bins := map[string]string{}
+	for _, rev := range cfg.against {
+		fmt.Fprintf(progress, "building bench/echoserver at %s\n", rev)
+		b, err := buildServerAt(ctx, rev, filepath.Join(tmp, "against", strconv.Itoa(len(bins))), cfg.buildFlags)
+		if err != nil {
+			return err
+		}
+		bins[againstServer(rev)] = b
+	}
 	var counter syscallCounter
 	if cfg.syscalls {
 		counter, res.Meta.SyscallTool = findSyscallCounter(progress)
@@ -313,7 +333,11 @@ func runEcho(ctx context.Context, cfg config, tmp string, res *results, progress
 					if round == 1 {
 						c = counter
 					}
-					s, err := runOne(bin, srv, cfg, size, conns, c)
+					b, impl := bin, srv
+					if ab, ok := bins[srv]; ok {
+						b, impl = ab, "uringnet"
+					}
+					s, err := runOne(b, impl, cfg, size, conns, c)
 					if err != nil {
 						// One server failing one run leaves a gap in its row;
 						// the others are still measured.

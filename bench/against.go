@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// A change to uringnet is judged against the code before it, and on this
+// shared machine only figures from one run compare: -against builds the echo
+// server of other revisions and runs each, as uringnet@REV, in the same
+// rounds as the working tree's servers, so every row alternates with the
+// others and its ratio to net is measured under the same load.
+
+// againstPrefix names the server of a revision given to -against.
+const againstPrefix = "uringnet@"
+
+func againstServer(rev string) string { return againstPrefix + rev }
+
+// buildServerAt extracts revision rev of the repository around the bench
+// module into dir and builds its bench/echoserver there, against that
+// revision's library, returning the binary.
+func buildServerAt(ctx context.Context, rev, dir string, flags []string) (string, error) {
+	top, err := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return "", fmt.Errorf("-against needs the bench inside a git checkout: %v", err)
+	}
+	root := strings.TrimSpace(string(top))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	archive := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", rev)
+	var tarball, stderr bytes.Buffer
+	archive.Stdout, archive.Stderr = &tarball, &stderr
+	if err := archive.Run(); err != nil {
+		return "", fmt.Errorf("-against %s: git archive: %v: %s", rev, err, strings.TrimSpace(stderr.String()))
+	}
+	untar := exec.CommandContext(ctx, "tar", "-x", "-C", dir)
+	untar.Stdin = &tarball
+	if out, err := untar.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("-against %s: tar: %v: %s", rev, err, out)
+	}
+	bin := filepath.Join(dir, "echoserver")
+	args := append(append([]string{"build", "-C", filepath.Join(dir, "bench"), "-o", bin}, flags...), "./echoserver")
+	if out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("-against %s: go build bench/echoserver: %v\n%s", rev, err, out)
+	}
+	return bin, nil
+}
