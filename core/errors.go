@@ -41,6 +41,8 @@ func (e *UnsupportedError) Error() string {
 		return fmt.Sprintf("ourio: %s is not supported by this kernel", e.What)
 	case syscall.EPERM:
 		return fmt.Sprintf("ourio: %s is not permitted here (seccomp or the kernel.io_uring_disabled sysctl): %v", e.What, e.Errno)
+	case syscall.EACCES:
+		return fmt.Sprintf("ourio: %s is not allowed on this restricted ring (Options.Restrict): %v", e.What, e.Errno)
 	}
 	return fmt.Sprintf("ourio: %s is not available: %v", e.What, e.Errno)
 }

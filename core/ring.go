@@ -64,6 +64,9 @@ type Ring struct {
 	evfd     int // eventfd behind PollableFd for single-issuer rings, or 0
 	stale    uint64
 	tid      int // the thread that created a single-issuer ring, or 0
+	// allowed is the set of operations of a restricted ring
+	// (Options.Restrict), nil when every operation may run.
+	allowed restrictionSet
 }
 
 const chunkSize = 128
@@ -99,7 +102,19 @@ func New(opts Options) (*Ring, error) {
 	if opts.attachWQ > 0 {
 		p.wqFd = uint32(opts.attachWQ)
 	}
-	fd, err := setupWithFallback(entries, &p, wanted, opts.attachWQ > 0)
+	var base uint32
+	if opts.attachWQ > 0 {
+		base |= setupAttachWQ
+	}
+	var allowed restrictionSet
+	if len(opts.Restrict) > 0 {
+		var err error
+		if allowed, err = newRestrictionSet(opts.Restrict); err != nil {
+			return nil, err
+		}
+		base |= setupRDisabled
+	}
+	fd, err := setupWithFallback(entries, &p, wanted, base)
 	if err != nil {
 		return nil, err
 	}
@@ -117,17 +132,23 @@ func New(opts Options) (*Ring, error) {
 		unix.Close(fd)
 		return nil, err
 	}
+	if allowed != nil {
+		// The probe above ran before the restrictions, which bind the
+		// register calls too once the ring is enabled.
+		if err := r.restrict(allowed); err != nil {
+			r.unmap()
+			unix.Close(fd)
+			return nil, err
+		}
+	}
 	return r, nil
 }
 
 // setupWithFallback calls io_uring_setup with every flag group in wanted,
 // dropping the newest group each time the kernel rejects the set, so a ring
-// comes up on older kernels with the features they have.
-func setupWithFallback(entries uint32, p *params, wanted []uint32, attach bool) (int, error) {
-	base := uint32(0)
-	if attach {
-		base = setupAttachWQ
-	}
+// comes up on older kernels with the features they have. The flags of base
+// are never dropped.
+func setupWithFallback(entries uint32, p *params, wanted []uint32, base uint32) (int, error) {
 	for n := len(wanted); ; n-- {
 		flags := base
 		for _, f := range wanted[:n] {
@@ -675,6 +696,9 @@ func (r *Ring) launch(t *Task, s *sqe, op Op, ctx Ctx) {
 func (r *Ring) start(op Op, ctx Ctx) (*Task, *sqe, error) {
 	if !opSupported(op) {
 		return nil, nil, &UnsupportedError{What: op.String()}
+	}
+	if r.allowed != nil && !r.allowed[op] {
+		return nil, nil, &UnsupportedError{What: op.String(), Errno: unix.EACCES}
 	}
 	s, err := r.getSQE()
 	if err != nil {

@@ -66,6 +66,13 @@ func (r *Ring) Active() int { return 0 }
 // off Linux.
 func (r *Ring) SingleIssuer() bool { return false }
 
+// Allowed reports whether the ring may run op: false off Linux.
+func (r *Ring) Allowed(op Op) bool { return false }
+
+// Restricted reports whether the ring runs under Options.Restrict: false
+// off Linux.
+func (r *Ring) Restricted() bool { return false }
+
 // Ready reports whether completions wait for Run: false off Linux.
 func (r *Ring) Ready() bool { return false }
 
