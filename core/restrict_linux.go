@@ -3,6 +3,7 @@
 package core
 
 import (
+	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -56,7 +57,7 @@ func newRestrictionSet(ops []Op) (restrictionSet, error) {
 	var allowed [opInternal]bool
 	for _, op := range ops {
 		if op <= OpNone || op >= opInternal || int(op) >= len(kernelOp) {
-			return nil, &UnsupportedError{What: "restricting a ring to " + op.String(), Errno: unix.EINVAL}
+			return nil, fmt.Errorf("ourio: Options.Restrict lists %v, which is not an operation a ring runs: %w", op, unix.EINVAL)
 		}
 		allowed[op] = true
 	}

@@ -177,3 +177,15 @@ func TestRestrictedRingCloseDrains(t *testing.T) {
 		t.Fatal("Close of a restricted ring with a receive in flight did not return")
 	}
 }
+
+func TestRestrictOnKernelWithoutRDisabled(t *testing.T) {
+	// A kernel before 5.10 rejects the flag as unknown: the ring is not
+	// made unrestricted behind the caller's back.
+	ktFakeSetup(t, ktRejecting(setupRDisabled), unix.EINVAL)
+	_, err := New(Options{Restrict: []Op{OpRecv}})
+	require.ErrorIs(t, err, errors.ErrUnsupported)
+	require.ErrorIs(t, err, syscall.EINVAL)
+	require.Contains(t, err.Error(), "restricted rings")
+	r := ktRing(t, Options{})
+	require.False(t, r.Restricted())
+}

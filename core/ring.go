@@ -3,6 +3,7 @@
 package core
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,6 +150,10 @@ func New(opts Options) (*Ring, error) {
 // comes up on older kernels with the features they have. The flags of base
 // are never dropped.
 func setupWithFallback(entries uint32, p *params, wanted []uint32, base uint32) (int, error) {
+	// A refusal is explained from the credentials and filters of the
+	// thread that was refused.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	for n := len(wanted); ; n-- {
 		flags := base
 		for _, f := range wanted[:n] {
@@ -162,12 +167,24 @@ func setupWithFallback(entries uint32, p *params, wanted []uint32, base uint32) 
 			return fd, nil
 		}
 		if errno != unix.EINVAL || n == 0 {
-			if errno == unix.ENOSYS || errno == unix.EPERM {
-				return -1, &UnsupportedError{What: "io_uring", Errno: errno}
+			if errno == unix.EINVAL && base&setupRDisabled != 0 {
+				return -1, &UnsupportedError{What: "restricted rings (IORING_SETUP_R_DISABLED, Linux 5.10)", Errno: errno}
 			}
-			return -1, errno
+			return -1, setupRefused(errno)
 		}
 	}
+}
+
+// setupRefused explains io_uring_setup's errno: a refusal by the system
+// (EPERM, ENOSYS, or ENOMEM under the memlock limit of an old kernel) is an
+// UnsupportedError naming its cause, anything else the errno itself. It
+// runs on the thread that made the call, which setupWithFallback locks.
+func setupRefused(errno unix.Errno) error {
+	cause := readSetupEnv().cause(errno)
+	if errno == unix.ENOSYS || errno == unix.EPERM || cause != "" {
+		return &UnsupportedError{What: "io_uring", Errno: errno, Cause: cause}
+	}
+	return errno
 }
 
 // setupSyscall is a variable so tests can play an older kernel.

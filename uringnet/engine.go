@@ -65,14 +65,7 @@ type engine struct {
 // kernel worker pool. An engine for connections watches their readiness
 // in an epoll instance of its own (ready.go).
 func newEngine(parent *core.Ring, forConns bool) (*engine, error) {
-	opts := core.Options{Entries: 1024, CQEntries: 8192}
-	var r *core.Ring
-	var err error
-	if parent != nil {
-		r, err = parent.InitChild(opts)
-	} else {
-		r, err = core.New(opts)
-	}
+	r, err := newEngineRing(parent)
 	if err != nil {
 		return nil, err
 	}
