@@ -455,6 +455,7 @@ func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 		atomic.StoreUint32(r.sqTail, r.sqeTail)
 		r.sqeHead = r.sqeTail
 	}
+	busy := 0
 	for {
 		pending := r.sqeHead - atomic.LoadUint32(r.sqHead)
 		var flags uintptr
@@ -471,23 +472,50 @@ func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 		// submitting can wake other threads, and a thread preempted on
 		// its way out of a raw call keeps its P, stalling every
 		// goroutine queued on it for the kernel's time slice.
-		var errno unix.Errno
-		if raw && wait == 0 {
-			_, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), 0, flags, 0, 0)
-		} else {
-			_, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), uintptr(wait), flags, 0, 0)
-		}
+		errno := enterSyscall(r.fd, pending, wait, flags, raw && wait == 0)
 		switch errno {
 		case 0:
 			return nil
 		case unix.EINTR:
 			continue
+		case unix.EBUSY, unix.EAGAIN:
+			// The completion queue is full and the kernel holds
+			// overflowed completions it cannot flush (EBUSY), or it is
+			// short of resources for the requests (EAGAIN). Completions
+			// waiting to be reaped make room: the caller reaps them and
+			// calls again. With none, wait a little and retry; the
+			// entries stay queued, so nothing is lost if it still fails.
+			if r.cqReady() {
+				return nil
+			}
+			if busy < enterRetries {
+				busy++
+				time.Sleep(time.Duration(busy) * 100 * time.Microsecond)
+				continue
+			}
+			return errno
 		case unix.EEXIST:
 			return ErrWrongThread
 		default:
 			return errno
 		}
 	}
+}
+
+// enterRetries bounds submitAndWait's retries of EBUSY and EAGAIN with
+// nothing to reap: about 5 ms in all before the error is returned.
+const enterRetries = 10
+
+// enterSyscall is io_uring_enter: a raw system call when raw is set. It is
+// a variable so that tests can make it fail as the kernel may.
+var enterSyscall = func(fd int, toSubmit, minComplete uint32, flags uintptr, raw bool) unix.Errno {
+	var errno unix.Errno
+	if raw {
+		_, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), 0, flags, 0, 0)
+	} else {
+		_, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), uintptr(minComplete), flags, 0, 0)
+	}
+	return errno
 }
 
 func (r *Ring) cqReady() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) }

@@ -159,28 +159,34 @@ func startEngines() {
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
+	engines, acceptEngine, enginesErr = buildEngines(n)
+}
+
+// buildEngines creates n connection engines, or as many as the kernel
+// allows past the first, and the listeners' engine.
+func buildEngines(n int) (conns []*engine, accept *engine, err error) {
 	first, err := newEngine(nil, true)
 	if err != nil {
-		enginesErr = err
-		return
+		return nil, nil, err
 	}
-	engines = append(engines, first)
-	for len(engines) < n {
+	conns = append(conns, first)
+	for len(conns) < n {
 		e, err := newEngine(first.ring, true)
 		if err != nil {
 			break // fewer rings still work
 		}
-		engines = append(engines, e)
+		conns = append(conns, e)
 	}
 	// Listeners get a ring of their own. An Accept waits as long as no
 	// client connects, so on a ring shared with connections its goroutine
 	// would be the poller nearly always, and every connection's wait would
 	// cost a second wake-up: the poller's, then the connection goroutine's.
 	if e, err := newEngine(first.ring, false); err == nil {
-		acceptEngine = e
+		accept = e
 	} else {
-		acceptEngine = first
+		accept = first
 	}
+	return conns, accept, nil
 }
 
 // listenEngine returns the engine for a listening socket.
