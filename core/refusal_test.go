@@ -39,7 +39,7 @@ func TestSetupRefusalCauses(t *testing.T) {
 		{"seccomp ENOSYS", with(func(e *setupEnv) { e.seccomp = 2 }), unix.ENOSYS, "seccomp filter denies io_uring_setup, or"},
 		{"old kernel", with(func(e *setupEnv) { e.release, e.major, e.minor = "4.19.0", 4, 19 }), unix.ENOSYS, "older than 5.1"},
 		{"no CONFIG_IO_URING", modern, unix.ENOSYS, "CONFIG_IO_URING"},
-		{"memlock, old kernel", with(func(e *setupEnv) { e.release, e.major, e.minor, e.memlock = "5.10.0", 5, 10, 64 << 10 }), unix.ENOMEM, "RLIMIT_MEMLOCK, here 64 KiB"},
+		{"memlock, old kernel", with(func(e *setupEnv) { e.release, e.major, e.minor, e.memlock = "5.10.0", 5, 10, 64<<10 }), unix.ENOMEM, "RLIMIT_MEMLOCK, here 64 KiB"},
 		{"ENOMEM, new kernel", modern, unix.ENOMEM, ""},
 		{"EINVAL", modern, unix.EINVAL, ""},
 	} {
