@@ -120,6 +120,11 @@ type Ring struct {
 	sent    map[int][]byte
 	now     time.Time
 
+	resetFds map[int]bool    // descriptors whose peer reset the connection
+	races    []CancelOutcome // outcomes ScriptCancel queued for the next cancels
+	faults   *faultState     // the random-fault mode, nil when off
+	reverse  bool            // Reverse: deliver the next batch in reverse
+
 	fds      map[int]string // open descriptors and what opened them
 	closed   map[int]bool   // descriptors closed at least once
 	problems []error
@@ -148,6 +153,7 @@ func New(tb testing.TB) *Ring {
 		now:      time.Now(),
 		fds:      make(map[int]string),
 		closed:   make(map[int]bool),
+		resetFds: make(map[int]bool),
 	}
 	if tb != nil {
 		tb.Helper()
@@ -176,6 +182,9 @@ type Reply struct {
 	peer    netip.AddrPort
 	statx   *core.Statx
 	isStatx bool
+	chunk   int  // most bytes one completion takes from data; 0 for no bound
+	final   bool // the multishot completion that takes this reply ends the operation
+	reset   bool // the peer resets the connection
 }
 
 // Data is a reply for Recv, RecvMultishot, Read and Readv that delivers b.
@@ -214,6 +223,8 @@ func Stat(st core.Statx) Reply { return Reply{statx: &st, isStatx: true} }
 // value is the result the reply gives an operation that moves no data.
 func (r *Reply) value() int32 {
 	switch {
+	case r.reset:
+		return -int32(syscall.ECONNRESET)
 	case r.err != 0:
 		return -int32(r.err)
 	case r.isData:
@@ -329,10 +340,12 @@ func (m *Ring) opened(fd int, what string) {
 		return
 	}
 	m.fds[fd] = what
+	delete(m.resetFds, fd)
 }
 
 // closeFd records fd as closed, reporting whether it was open.
 func (m *Ring) closeFd(fd int) bool {
+	delete(m.resetFds, fd)
 	if _, ok := m.fds[fd]; ok {
 		delete(m.fds, fd)
 		m.closed[fd] = true
