@@ -282,7 +282,12 @@ func (m *Ring) runCancel(c *op) {
 		t, current := core.HandleTask(c.target)
 		o := m.byTask[t]
 		if !current || o == nil || o.done || o.seq >= c.seq {
-			m.postRes(c, -int32(syscall.ENOENT))
+			// The kernel's ENOENT follows a completion it missed.
+			var link *core.Task
+			if current && o != nil {
+				link = t
+			}
+			m.post(c, cqe{res: -int32(syscall.ENOENT), link: link})
 			return
 		}
 		switch m.cancelOutcome(o) {
