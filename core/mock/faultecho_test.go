@@ -1,0 +1,34 @@
+package mock_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ourio-go/ourio/core/mock"
+	"github.com/stretchr/testify/require"
+)
+
+// TestEchoServerUnderFaults runs the echo server of
+// example_faultecho_test.go through random-fault runs, one subtest per
+// seed (go test ./core/mock/ -run 'TestEchoServerUnderFaults/seed=17$'
+// replays one), and checks that the runs injected every kind of fault the
+// server can meet.
+func TestEchoServerUnderFaults(t *testing.T) {
+	seen := map[mock.FaultKind]int{}
+	for seed := range uint64(300) {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			m := mock.New(t)
+			require.NoError(t, echoFaultRun(m, seed), "seed %d", seed)
+			for _, f := range m.Injected() {
+				seen[f.Kind]++
+			}
+		})
+	}
+	t.Logf("faults injected: %v", seen)
+	for _, k := range []mock.FaultKind{
+		mock.FaultShortRecv, mock.FaultShortSend, mock.FaultReset, mock.FaultNoBufs,
+		mock.FaultEndMultishot, mock.FaultReorder, mock.FaultCancelRunning,
+	} {
+		require.NotZero(t, seen[k], "no %v injected", k)
+	}
+}
