@@ -21,6 +21,7 @@ import (
 type echoServer struct {
 	lfd         int
 	acceptFlags int // accept4's flags: SOCK_CLOEXEC on a kernel ring
+	sendFlags   int // send's flags: MSG_NOSIGNAL on a kernel ring
 	br          *core.BufRing
 	accept      core.Handle
 	stopping    bool // Stop was called: the accept is being cancelled
@@ -214,7 +215,7 @@ func (c *echoConn) flush(rt core.Runtime) error {
 		c.inflight, c.out = c.out, nil
 	}
 	c.sending = true
-	_, err := rt.Send(c.fd, c.inflight, 0, c.ctx(echoSend))
+	_, err := rt.Send(c.fd, c.inflight, c.s.sendFlags, c.ctx(echoSend))
 	return err
 }
 
