@@ -29,7 +29,13 @@ type echoServer struct {
 	conns       map[int]*echoConn
 	served      int // connections closed
 	completions int // callbacks run, to bound a run that never ends
+	met         echoStats
 	err         error
+}
+
+// echoStats counts the hard cases the server met.
+type echoStats struct {
+	NoBufs, RecvEnded, ShortSends, SendErrors, CancelRetries int
 }
 
 // echoConn is one connection. One send is in flight at a time: inflight
@@ -139,6 +145,7 @@ func echoCallback(rt core.Runtime, t *core.Task) error {
 		// EALREADY: the accept could not be stopped yet; try again.
 		// ENOENT: it had ended already.
 		if errors.Is(t.Err(), syscall.EALREADY) && s.accept.Live() {
+			s.met.CancelRetries++
 			_, err := s.accept.Cancel(s.ctx(echoCancel))
 			return err
 		}
@@ -163,6 +170,7 @@ func (c *echoConn) callback(rt core.Runtime, t *core.Task, msg echoMsg) error {
 		case errors.Is(err, syscall.ENOBUFS):
 			// Every buffer was taken; the callbacks have given them
 			// back by now.
+			c.s.met.NoBufs++
 			return c.startRecv(rt)
 		case err != nil:
 			c.eof = true // a reset, or the receive was cancelled
@@ -171,6 +179,7 @@ func (c *echoConn) callback(rt core.Runtime, t *core.Task, msg echoMsg) error {
 		default:
 			c.out = append(c.out, t.Result.Buf...)
 			if !t.More() {
+				c.s.met.RecvEnded++
 				if err := c.startRecv(rt); err != nil {
 					return err
 				}
@@ -181,7 +190,11 @@ func (c *echoConn) callback(rt core.Runtime, t *core.Task, msg echoMsg) error {
 		}
 	case echoSend:
 		c.sending = false
+		if t.Err() == nil && t.N() < len(c.inflight) {
+			c.s.met.ShortSends++
+		}
 		if t.Err() != nil {
+			c.s.met.SendErrors++
 			// The peer is gone: drop the rest and stop receiving.
 			c.broken, c.inflight, c.out = true, nil, nil
 			if c.receive {
