@@ -39,14 +39,42 @@
 // ExpireDeadlines cancels every operation given a deadline with SetDeadline;
 // they complete with ECANCELED.
 //
+// # Faults
+//
+// Callback code must survive what a kernel does on a bad day, and the mock
+// does it on demand:
+//
+//   - short receives: Data(b).Chunk(n) delivers b at most n bytes per
+//     completion; short sends: Res(n) on a send.
+//   - a connection reset mid-stream: ConnReset, after the Data the peer
+//     sent first. The operation that takes it fails with ECONNRESET; later
+//     receives see end of stream and sends fail with EPIPE, as on Linux.
+//   - ENOBUFS on a multishot receive: Errno(syscall.ENOBUFS) (it also comes
+//     by itself when the buffer ring runs dry).
+//   - a multishot operation ending without core.CQEFlagMore on a success:
+//     Final.
+//   - completions out of order: Reverse.
+//   - a cancel racing the completion it cancels: ScriptCancel with
+//     CancelWins, CancelTooLate or CancelRunning, each completing as the
+//     kernel's cancel does in that case.
+//
+// For property tests, SetFaults turns on a random-fault mode that injects
+// the same faults with the probabilities of a Faults, drawn from a seeded
+// generator: the same seed gives the same run, and Injected tells what was
+// injected. Run a test over many seeds, one subtest per seed, so that a
+// failure names the seed that replays it; the package's echo server
+// example does so.
+//
 // # Semantics
 //
 // Completions behave as on a core.Ring: callbacks run only inside Run, in
-// submission order, with the task's Userdata and Msg; a multishot operation
+// submission order (unless Reverse or the random-fault mode reorders them),
+// with the task's Userdata and Msg; a multishot operation
 // keeps its task until its final completion; Handle.Cancel completes the
 // target with ECANCELED and the cancel with nil, or ENOENT when the target
 // had already completed (as from the kernel, the cancel's callback runs
-// first); errors are syscall.Errno values; a callback error
+// first), unless ScriptCancel or the random-fault mode makes it lose the
+// race; errors are syscall.Errno values; a callback error
 // stops Run and is returned, and completions not yet run wait for the next
 // Run. Run(UntilDone) returns once nothing pending can complete (Active
 // reports what still waits for a reply); Run(Once) returns ErrWouldBlock
