@@ -53,6 +53,10 @@ func (o *op) String() string {
 	switch o.kind {
 	case core.OpTimer:
 	case core.OpSocket:
+	case core.OpCancel:
+		if o.waitFor != nil {
+			fmt.Fprintf(&b, " (too late for %v, waiting for its completion)", o.waitFor)
+		}
 	case core.OpOpenat, core.OpStatx:
 		fmt.Fprintf(&b, " %q (dirfd %d)", o.path, o.fd)
 	default:
@@ -338,6 +342,7 @@ func (m *Ring) output(o *op) {
 		}
 		n = r.value()
 	} else if o.kind == core.OpSend && m.faults.inject(FaultReset, o) {
+		m.dropStream(o.fd)
 		m.resetConn(o)
 		return
 	} else if n > 1 && m.faults.inject(FaultShortSend, o) {
@@ -359,6 +364,24 @@ func (m *Ring) resetConn(o *op) {
 	m.postRes(o, -int32(syscall.ECONNRESET))
 }
 
+// dropStream discards, when the random-fault mode resets the connection on
+// fd, the rest of the stream scripted for its receives: the data up to and
+// including the reply that ends it (EOF, an error or ConnReset). What is
+// scripted after that is for a later connection with the same number.
+func (m *Ring) dropStream(fd int) {
+	for {
+		r := m.peek(fd, core.OpRecv)
+		if r == nil {
+			return
+		}
+		more := r.isData && len(r.data) > 0
+		m.pop(fd, core.OpRecv)
+		if !more {
+			return
+		}
+	}
+}
+
 // takeReset reports whether r, the next reply for o, resets the
 // connection, scripted or injected, and if so consumes a scripted one and
 // completes o.
@@ -367,7 +390,7 @@ func (m *Ring) takeReset(o *op, kind core.Op, r *Reply) bool {
 	case r.reset:
 		m.pop(o.fd, kind)
 	case kind == core.OpRecv && m.faults.inject(FaultReset, o):
-		// The peer's unread data is lost with the connection.
+		m.dropStream(o.fd)
 	default:
 		return false
 	}

@@ -29,7 +29,10 @@ type Faults struct {
 	// Reset is the chance that the peer resets the connection instead of
 	// delivering the next scripted reply to a Recv or RecvMultishot, or
 	// when a Send with no reply scripted runs: the operation fails with
-	// ECONNRESET and the descriptor then behaves as after ConnReset.
+	// ECONNRESET, the rest of the stream scripted for the descriptor's
+	// receives is lost (up to and including the EOF, error or ConnReset
+	// that ends it; what follows is for a later connection with the same
+	// number), and the descriptor then behaves as after ConnReset.
 	Reset float64
 	// NoBufs is the chance that a RecvMultishot with data to deliver
 	// ends with ENOBUFS instead, as when its buffer ring runs dry.
