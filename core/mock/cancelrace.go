@@ -29,6 +29,7 @@ const (
 	CancelRunning
 )
 
+// String returns the outcome's name.
 func (c CancelOutcome) String() string {
 	switch c {
 	case CancelWins:

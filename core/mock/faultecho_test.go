@@ -32,3 +32,14 @@ func TestEchoServerUnderFaults(t *testing.T) {
 		require.NotZero(t, seen[k], "no %v injected", k)
 	}
 }
+
+// FuzzEchoServerUnderFaults lets the fuzzer choose seeds for the same runs
+// (go test ./core/mock/ -run '^$' -fuzz FuzzEchoServerUnderFaults); a
+// failing seed it finds is kept under testdata and replayed by go test.
+func FuzzEchoServerUnderFaults(f *testing.F) {
+	f.Add(uint64(0))
+	f.Add(uint64(1) << 63)
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		require.NoError(t, echoFaultRun(mock.New(t), seed))
+	})
+}

@@ -46,7 +46,10 @@ type Faults struct {
 	Reorder float64
 	// CancelRace is the chance that a cancel by handle that finds its
 	// operation in flight does not win: it ends CancelRunning or, for a
-	// single-shot operation, CancelTooLate, with equal chance.
+	// single-shot operation, CancelTooLate, with equal chance. Either way
+	// the operation completes only with its own result, so a test that
+	// turns this on must give each operation it cancels one in the end (a
+	// reply or a deadline), as the kernel would.
 	CancelRace float64
 }
 
@@ -83,6 +86,7 @@ var faultNames = [...]string{
 	FaultCancelRunning: "cancel of running operation",
 }
 
+// String describes the kind, as in "short receive".
 func (k FaultKind) String() string {
 	if int(k) < len(faultNames) && faultNames[k] != "" {
 		return faultNames[k]
@@ -98,6 +102,7 @@ type Fault struct {
 	Fd   int
 }
 
+// String describes the fault, as in "short receive on recv fd 5".
 func (f Fault) String() string {
 	if f.Kind == FaultReorder {
 		return f.Kind.String()
