@@ -21,9 +21,10 @@ func (r Reply) Chunk(n int) Reply {
 // Final returns r ending the multishot operation that takes it: its
 // completion comes without core.CQEFlagMore, although it succeeds, and the
 // application must submit the operation again to go on. The kernel does
-// this when a multishot receive reaches its limit or cannot post more
-// completions; code that treats a successful completion as "more will
-// follow" stalls there. For Data longer than the receiving buffer, only
+// this when a multishot receive reaches its limit, and may do it whenever
+// it cannot post a completion, as when the completion queue overflows;
+// code that takes a successful completion to mean "more will follow"
+// stalls there. For Data longer than the receiving buffer, only
 // the first completion is final and the rest waits for the next receive.
 // Single-shot operations ignore Final.
 func (r Reply) Final() Reply {
