@@ -248,8 +248,15 @@ func (c *echoConn) maybeClose(rt core.Runtime) error {
 // seed: a few connections, each sending random bytes in random pieces and
 // then closing, or resetting, its side. It returns the first broken
 // promise: a byte not echoed or echoed wrong, a descriptor left open, an
-// operation left pending, or a run that does not end.
-func echoFaultRun(m *mock.Ring, seed uint64) error {
+// operation left pending, or a run that does not end. It also returns the
+// hard cases the server met.
+func echoFaultRun(m *mock.Ring, seed uint64) (echoStats, error) {
+	s := &echoServer{lfd: 3}
+	err := s.faultRun(m, seed)
+	return s.met, err
+}
+
+func (s *echoServer) faultRun(m *mock.Ring, seed uint64) error {
 	if err := m.SetFaults(mock.Faults{
 		Seed: seed, ShortRecv: 0.3, ShortSend: 0.3, Reset: 0.005, NoBufs: 0.05,
 		EndMultishot: 0.1, Reorder: 0.5, CancelRace: 0.5,
@@ -259,7 +266,7 @@ func echoFaultRun(m *mock.Ring, seed uint64) error {
 	// The workload has its own generator, so that it does not change
 	// with the faults drawn.
 	rng := rand.New(rand.NewPCG(seed, 1))
-	const lfd = 3
+	lfd := s.lfd
 	m.RegisterFd(lfd)
 	input := map[int][]byte{}
 	peerReset := map[int]bool{}
@@ -284,7 +291,6 @@ func echoFaultRun(m *mock.Ring, seed uint64) error {
 		}
 	}
 
-	s := &echoServer{lfd: lfd}
 	if err := s.Start(m); err != nil {
 		return err
 	}
@@ -330,7 +336,7 @@ func echoFaultRun(m *mock.Ring, seed uint64) error {
 func Example_echoServerUnderFaults() {
 	const seeds = 200
 	for seed := range uint64(seeds) {
-		if err := echoFaultRun(mock.New(nil), seed); err != nil {
+		if _, err := echoFaultRun(mock.New(nil), seed); err != nil {
 			fmt.Printf("seed %d: %v\n", seed, err)
 			return
 		}

@@ -15,16 +15,25 @@ import (
 // server can meet.
 func TestEchoServerUnderFaults(t *testing.T) {
 	seen := map[mock.FaultKind]int{}
+	var met echoStats
 	for seed := range uint64(300) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			m := mock.New(t)
-			require.NoError(t, echoFaultRun(m, seed), "seed %d", seed)
+			st, err := echoFaultRun(m, seed)
+			require.NoError(t, err, "seed %d", seed)
 			for _, f := range m.Injected() {
 				seen[f.Kind]++
 			}
+			met.NoBufs += st.NoBufs
+			met.RecvEnded += st.RecvEnded
+			met.ShortSends += st.ShortSends
+			met.SendErrors += st.SendErrors
+			met.CancelRetries += st.CancelRetries
 		})
 	}
 	t.Logf("faults injected: %v", seen)
+	t.Logf("the server met %+v", met)
+	require.NotZero(t, met.CancelRetries, "the server never retried a cancel")
 	for _, k := range []mock.FaultKind{
 		mock.FaultShortRecv, mock.FaultShortSend, mock.FaultReset, mock.FaultNoBufs,
 		mock.FaultEndMultishot, mock.FaultReorder, mock.FaultCancelRunning,
@@ -40,6 +49,7 @@ func FuzzEchoServerUnderFaults(f *testing.F) {
 	f.Add(uint64(0))
 	f.Add(uint64(1) << 63)
 	f.Fuzz(func(t *testing.T, seed uint64) {
-		require.NoError(t, echoFaultRun(mock.New(t), seed))
+		_, err := echoFaultRun(mock.New(t), seed)
+		require.NoError(t, err)
 	})
 }
