@@ -1,6 +1,7 @@
 package mock_test
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 
@@ -89,7 +90,14 @@ func ExampleRing_ScriptCancel() {
 	m := mock.New(nil)
 	const conn = 7
 	show := func(_ core.Runtime, t *core.Task) error {
-		fmt.Printf("  %v: %v\n", t.Result.Op, t.Err())
+		// Errno names, since each platform words the errors its own way.
+		result := "ok"
+		for _, errno := range []syscall.Errno{syscall.ECANCELED, syscall.ENOENT, syscall.EALREADY} {
+			if errors.Is(t.Err(), errno) {
+				result = errnoName[errno]
+			}
+		}
+		fmt.Printf("  %v: %s\n", t.Result.Op, result)
 		return nil
 	}
 	for _, outcome := range []mock.CancelOutcome{mock.CancelWins, mock.CancelTooLate, mock.CancelRunning} {
@@ -107,14 +115,18 @@ func ExampleRing_ScriptCancel() {
 	}
 	// Output:
 	// CancelWins
-	//   cancel: <nil>
-	//   recv: operation canceled
+	//   cancel: ok
+	//   recv: ECANCELED
 	// CancelTooLate
-	//   recv: <nil>
-	//   cancel: no such file or directory
+	//   recv: ok
+	//   cancel: ENOENT
 	// CancelRunning
-	//   cancel: operation already in progress
-	//   recv: <nil>
+	//   cancel: EALREADY
+	//   recv: ok
+}
+
+var errnoName = map[syscall.Errno]string{
+	syscall.ECANCELED: "ECANCELED", syscall.ENOENT: "ENOENT", syscall.EALREADY: "EALREADY",
 }
 
 // ExampleRing_SetFaults turns on the random-fault mode with every send
