@@ -201,7 +201,7 @@ func (m *Ring) cleanup() {
 }
 
 // Reply is one scripted result. Make it with Data, EOF, Errno, Res, OK,
-// Accepted or Stat.
+// Accepted, Stat or ConnReset, and shape it with Chunk or Final.
 type Reply struct {
 	data    []byte
 	isData  bool
