@@ -1,6 +1,7 @@
 package mock_test
 
 import (
+	"fmt"
 	"math"
 	"syscall"
 	"testing"
@@ -512,4 +513,69 @@ func TestFaultsReplayBySeed(t *testing.T) {
 		}
 	}
 	require.Len(t, kinds, 8, "every kind of fault occurs over a few seeds: %v", kinds)
+}
+
+// reorderWorkload submits, for one pass of Run, operations whose
+// completions the kernel keeps in order: multishot completions, a cancel
+// before what it cancels, an ENOENT after the completion it missed.
+func reorderWorkload(t *testing.T, m *mock.Ring) []event {
+	var r recorder
+	m.Script(3, core.OpAccept, mock.Res(10), mock.Res(11))
+	acc := must(t)(m.AcceptMultishot(3, 0, r.ctx(1)))
+	must(t)(m.Cancel(acc, r.ctx(2)))
+	m.Script(4, core.OpPoll, mock.Res(1), mock.Res(2), mock.Errno(syscall.EBADF))
+	must(t)(m.PollMultishot(4, pollIn, r.ctx(3)))
+	for i := range 4 {
+		must(t)(m.Nop(r.ctx(uint16(4 + i))))
+	}
+	m.Script(5, core.OpRecv, mock.Data([]byte("x")))
+	rh := must(t)(m.Recv(5, make([]byte, 4), 0, r.ctx(8)))
+	must(t)(m.Cancel(rh, r.ctx(9)))
+	must(t)(m.Recv(20, make([]byte, 4), 0, r.ctx(11)))
+	must(t)(m.Poll(20, pollIn, r.ctx(12)))
+	must(t)(m.CancelFd(20, r.ctx(10)))
+	require.NoError(t, m.Run(core.UntilDone))
+	for _, fd := range []int{10, 11} {
+		must(t)(m.CloseFd(fd, core.Ctx{}))
+	}
+	require.NoError(t, m.Run(core.UntilDone))
+	return r.events
+}
+
+// TestReorderKeepsKernelOrder checks random reordering over many seeds:
+// the same completions as in order, each operation's in its order, and
+// every cancel where the kernel puts it.
+func TestReorderKeepsKernelOrder(t *testing.T) {
+	want := reorderWorkload(t, mock.New(t))
+	require.Len(t, want, 16)
+	perMsg := func(events []event) map[uint16][]event {
+		out := map[uint16][]event{}
+		for _, e := range events {
+			out[e.Msg] = append(out[e.Msg], e)
+		}
+		return out
+	}
+	index := func(events []event, msg uint16, res int32) int {
+		for i, e := range events {
+			if e.Msg == msg && e.Res == res {
+				return i
+			}
+		}
+		return -1
+	}
+	canceled := -int32(syscall.ECANCELED)
+	orders := map[string]bool{}
+	for seed := range uint64(100) {
+		m := mock.New(t)
+		require.NoError(t, m.SetFaults(mock.Faults{Seed: seed, Reorder: 1}))
+		got := reorderWorkload(t, m)
+		require.ElementsMatch(t, want, got, "seed %d", seed)
+		require.Equal(t, perMsg(want), perMsg(got), "seed %d: an operation's completions out of order", seed)
+		require.Less(t, index(got, 2, 0), index(got, 1, canceled), "seed %d: the accept's cancel follows it", seed)
+		require.Less(t, index(got, 8, 1), index(got, 9, -int32(syscall.ENOENT)), "seed %d: ENOENT before the completion it missed", seed)
+		require.Less(t, index(got, 10, 2), index(got, 11, canceled), "seed %d", seed)
+		require.Less(t, index(got, 10, 2), index(got, 12, canceled), "seed %d", seed)
+		orders[fmt.Sprint(got)] = true
+	}
+	require.Greater(t, len(orders), 50, "the seeds give many orders")
 }
