@@ -112,7 +112,7 @@ func soak(cfg *config) []*summary {
 				start := time.Now()
 				res := runOne(cfg, sc, t, round, cfg.duration/time.Duration(cfg.rounds))
 				fmt.Fprintf(cfg.out, "%-8s %-8s r%d done in %.1fs: %d exchanges, %d aborted, %d violations\n",
-					sc.name, t, round, time.Since(start).Seconds(), res.exchanges.Load(), res.aborted.Load(), res.nviol)
+					sc.name, t, round, time.Since(start).Seconds(), res.exchanges.Load(), res.aborted.Load(), res.nviolations())
 				per[t] = append(per[t], res)
 			}
 		}

@@ -27,6 +27,8 @@ type result struct {
 	samples    []sample        // the server's resources, one a second under load
 	base, end  sample          // before the load, and once it settled
 	settle     time.Duration   // how long descriptors and goroutines took to return
+
+	acceptErrors int64 // fdlimit: the server's Accept errors under the limit
 }
 
 const maxViolations = 20
@@ -39,6 +41,13 @@ func (r *result) violate(format string, args ...any) {
 	if len(r.violations) < maxViolations {
 		r.violations = append(r.violations, fmt.Sprintf(format, args...))
 	}
+}
+
+// nviolations returns how many violations were recorded.
+func (r *result) nviolations() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nviol
 }
 
 // exchange records a completed, byte-exact exchange that took d.
@@ -76,7 +85,7 @@ type summary struct {
 	peak                sample // the highest of each figure
 	rssFirst, rssLast   int64  // the first and last samples under load, of the run that grew most
 	settle              time.Duration
-	elapsed             time.Duration
+	acceptErrors        int64
 }
 
 func merge(rs []*result) *summary {
@@ -112,6 +121,7 @@ func merge(rs []*result) *summary {
 			}
 		}
 		s.settle = max(s.settle, r.settle)
+		s.acceptErrors += r.acceptErrors
 		r.mu.Unlock()
 	}
 	slices.Sort(s.lat)

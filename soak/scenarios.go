@@ -14,9 +14,10 @@ import (
 )
 
 // fdLimit runs against a server whose RLIMIT_NOFILE is cfg.nofile. For
-// the first 60% of the time twice as many clients as it has descriptors
-// connect, ask for a small body, and hold their connection a while; those
-// the server cannot accept give up after a second, which is expected.
+// the first 60% of the time three times as many clients as it has
+// descriptors connect, ask for a small body, and hold their connection up
+// to two seconds; those the server cannot accept give up after a second,
+// which is expected.
 // Then the load stops and a few clients make requests that must all
 // succeed: http.Server must have kept serving through the Accept errors.
 func fdLimit(ctx context.Context, r *run) {
@@ -24,7 +25,7 @@ func fdLimit(ctx context.Context, r *run) {
 	exhaust, cancel := context.WithDeadline(ctx, time.Now().Add(time.Until(dl)*6/10))
 	defer cancel()
 	var served, refused atomic.Int64
-	clients(exhaust, 2*r.cfg.nofile, func(ctx context.Context, id int) {
+	clients(exhaust, 3*r.cfg.nofile, func(ctx context.Context, id int) {
 		rng := r.rng(id)
 		seed, size := rng.Uint64(), rng.Int64N(4<<10)
 		c, err := net.DialTimeout("tcp", r.srv.addr, time.Second)
@@ -55,7 +56,7 @@ func fdLimit(ctx context.Context, r *run) {
 		served.Add(1)
 		select { // hold the descriptor a while
 		case <-ctx.Done():
-		case <-time.After(time.Duration(rng.IntN(500)) * time.Millisecond):
+		case <-time.After(time.Duration(rng.IntN(2000)) * time.Millisecond):
 		}
 	})
 	before, _ := r.srv.sample()
@@ -66,6 +67,9 @@ func fdLimit(ctx context.Context, r *run) {
 	clients(ctx, 4, func(_ context.Context, id int) {
 		r.get(hc, r.rng(id))
 	})
+	r.res.mu.Lock()
+	r.res.acceptErrors = before.acceptErrors
+	r.res.mu.Unlock()
 	r.res.note("under the limit %d: %d served, %d refused or timed out, %d Accept errors", r.cfg.nofile, served.Load(), refused.Load(), before.acceptErrors)
 }
 
