@@ -33,6 +33,7 @@ func soakMain(args []string, out io.Writer) int {
 	fs.Int64Var(&cfg.maxSize, "max-size", 4<<20, "the largest body in bytes")
 	fs.DurationVar(&cfg.bound, "bound", 10*time.Second, "no client operation may take longer")
 	fs.IntVar(&cfg.storm, "storm", 128, "storm's resetting connections at a time")
+	fs.IntVar(&cfg.stormTotal, "storm-total", 0, "if not 0, storm ends (and its normal clients with it) after this many resetting connections")
 	fs.IntVar(&cfg.idle, "idle", 2000, "idle's idle connections")
 	fs.IntVar(&cfg.nofile, "nofile", 256, "fdlimit's RLIMIT_NOFILE for the server")
 	fs.DurationVar(&cfg.settle, "settle", 5*time.Second, "how long the server's descriptors and goroutines may take to return to the baseline")
@@ -76,8 +77,8 @@ func (cfg *config) check() error {
 	switch {
 	case cfg.rounds < 1 || cfg.duration < time.Duration(cfg.rounds)*time.Second:
 		return fmt.Errorf("-rounds %d and -duration %s: need at least one round of a second", cfg.rounds, cfg.duration)
-	case cfg.clients < 1 || cfg.storm < 1 || cfg.idle < 1 || cfg.maxSize < 1 || cfg.bound <= 0:
-		return fmt.Errorf("-clients, -storm, -idle, -max-size and -bound must be positive")
+	case cfg.clients < 1 || cfg.storm < 1 || cfg.idle < 1 || cfg.maxSize < 1 || cfg.bound <= 0 || cfg.stormTotal < 0:
+		return fmt.Errorf("-clients, -storm, -idle, -max-size and -bound must be positive, -storm-total not negative")
 	case cfg.nofile < 32:
 		return fmt.Errorf("-nofile %d: the server needs at least 32 descriptors to start", cfg.nofile)
 	}
@@ -148,8 +149,8 @@ func printTable(out io.Writer, sums []*summary) {
 			if n.transport != "net" || n.scenario != u.scenario {
 				continue
 			}
-			fmt.Fprintf(out, "%-8s uringnet/net: exchanges %s, p50 %s, p99 %s, max wait %s\n", u.scenario,
-				ratio(float64(u.exchanges), float64(n.exchanges)),
+			fmt.Fprintf(out, "%-8s uringnet/net: exchanges/s %s, p99 %s (medians of %d and %d rounds); over all rounds p50 %s, p99 %s, max wait %s\n", u.scenario,
+				ratio(median(u.rates), median(n.rates)), ratio(median(u.p99s), median(n.p99s)), len(u.rates), len(n.rates),
 				ratio(float64(quantile(u.lat, 0.5)), float64(quantile(n.lat, 0.5))),
 				ratio(float64(quantile(u.lat, 0.99)), float64(quantile(n.lat, 0.99))),
 				ratio(float64(u.maxWait), float64(n.maxWait)))

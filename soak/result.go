@@ -28,7 +28,8 @@ type result struct {
 	base, end  sample          // before the load, and once it settled
 	settle     time.Duration   // how long descriptors and goroutines took to return
 
-	acceptErrors int64 // fdlimit: the server's Accept errors under the limit
+	acceptErrors int64         // fdlimit: the server's Accept errors under the limit
+	elapsed      time.Duration // how long the load ran
 }
 
 const maxViolations = 20
@@ -86,6 +87,10 @@ type summary struct {
 	rssFirst, rssLast   int64  // the first and last samples under load, of the run that grew most
 	settle              time.Duration
 	acceptErrors        int64
+	// rates and p99s are each round's exchanges a second and p99 latency:
+	// the ratios compare their medians, as one round on this shared
+	// machine can be far off the others.
+	rates, p99s []float64
 }
 
 func merge(rs []*result) *summary {
@@ -121,6 +126,12 @@ func merge(rs []*result) *summary {
 			}
 		}
 		s.settle = max(s.settle, r.settle)
+		if r.elapsed > 0 {
+			s.rates = append(s.rates, float64(r.exchanges.Load())/r.elapsed.Seconds())
+		}
+		lat := slices.Clone(r.lat)
+		slices.Sort(lat)
+		s.p99s = append(s.p99s, float64(quantile(lat, 0.99)))
 		s.acceptErrors += r.acceptErrors
 		r.mu.Unlock()
 	}
@@ -135,4 +146,17 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 	}
 	i := int(q * float64(len(sorted)-1))
 	return sorted[i]
+}
+
+// median returns the median of v, 0 if v is empty.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }

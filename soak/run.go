@@ -25,6 +25,7 @@ type config struct {
 	maxSize    int64         // the largest body
 	bound      time.Duration // no client operation may take longer
 	storm      int           // storm's resetting connections at a time
+	stormTotal int           // if not 0, storm ends after this many
 	idle       int           // idle's connections
 	nofile     int           // fdlimit's RLIMIT_NOFILE
 	settle     time.Duration // how long resources may take to return after the load
@@ -88,7 +89,9 @@ func runOne(cfg *config, sc scenario, transport string, round int, d time.Durati
 	r.watch = newWatchdog(res, cfg.bound)
 	samplerDone := make(chan struct{})
 	go r.sampler(ctx, d, samplerDone)
+	loadStart := time.Now()
 	sc.load(ctx, r)
+	res.elapsed = time.Since(loadStart)
 	cancel()
 	r.watch.stop()
 	<-samplerDone

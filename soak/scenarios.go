@@ -82,16 +82,26 @@ func isContentError(err error) bool {
 // request and reset, beside cfg.clients/4 normal clients fetching small
 // bodies over keep-alive connections; the normal clients' exchanges are
 // the ones counted.
+//
+// With cfg.stormTotal set, the storm ends after that many connections,
+// and the normal clients with it, so the normal clients' exchanges are
+// those made while a fixed number of connections reset.
 func storm(ctx context.Context, r *run) {
 	normal := max(2, r.cfg.clients/4)
 	tr := r.transport(normal)
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
-	var resets atomic.Int64
+	var started, resets atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	wg.Go(func() {
 		clients(ctx, r.cfg.storm, func(_ context.Context, id int) {
+			if total := int64(r.cfg.stormTotal); total > 0 && started.Add(1) > total {
+				cancel()
+				return
+			}
 			if err := r.resetConn(r.rng(id)); err != nil {
 				r.res.violate("a resetting connection: %v", err)
 				time.Sleep(10 * time.Millisecond)
@@ -118,7 +128,7 @@ func storm(ctx context.Context, r *run) {
 	})
 	wg.Wait()
 	el := time.Since(start).Seconds()
-	r.res.note("%d normal clients beside %d resets (%.0f/s, %d at a time)", normal, resets.Load(), float64(resets.Load())/el, r.cfg.storm)
+	r.res.note("%d normal clients beside %d resets in %.1fs (%.0f/s, %d at a time)", normal, resets.Load(), el, float64(resets.Load())/el, r.cfg.storm)
 }
 
 // idleConn is a keep-alive connection opened by idle.
