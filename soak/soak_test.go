@@ -4,8 +4,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -153,5 +155,46 @@ func TestWatchdogReports(t *testing.T) {
 	if res.nviol != 1 || !strings.Contains(res.violations[0], "still waiting") ||
 		!strings.Contains(res.violations[0], "GET /slow, 42 bytes in") {
 		t.Fatalf("violations %d: %q", res.nviol, res.violations)
+	}
+}
+
+// TestRunDetects shows a run failing when the server dies under load and
+// when a connection outlives the load, so its resources never return.
+func TestRunDetects(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config{self: self, bound: 10 * time.Second, settle: time.Second, out: io.Discard, seed: 1}
+	var leaked net.Conn
+	defer func() {
+		if leaked != nil {
+			leaked.Close()
+		}
+	}()
+	for _, c := range []struct {
+		name string
+		load func(context.Context, *run)
+		want string
+	}{
+		{"death", func(ctx context.Context, r *run) {
+			r.srv.cmd.Process.Kill()
+			<-r.srv.exited
+		}, "server exited"},
+		{"leak", func(ctx context.Context, r *run) {
+			c, err := net.Dial("tcp", r.srv.addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			leaked = c
+			<-ctx.Done()
+		}, "descriptors"},
+	} {
+		res := runOne(cfg, scenario{name: c.name, load: c.load}, "uringnet", 1, 500*time.Millisecond)
+		t.Logf("%s: %q", c.name, res.violations)
+		if res.nviol == 0 || !strings.Contains(strings.Join(res.violations, "\n"), c.want) {
+			t.Errorf("%s: violations %q, want one saying %q", c.name, res.violations, c.want)
+		}
 	}
 }
