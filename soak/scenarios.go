@@ -157,8 +157,9 @@ func (ic *idleConn) request(r *run, seed uint64, size int64) error {
 }
 
 // idle opens cfg.idle keep-alive connections that each make one request
-// and then sit idle, while one client makes a request every 10ms; at the
-// end every idle connection must answer one more request.
+// and then sit idle, while one client makes a request every 10ms until
+// the load ends; then every idle connection must answer one more request.
+// All the connections are opened even if that takes the whole time.
 func idle(ctx context.Context, r *run) {
 	conns := make([]*idleConn, r.cfg.idle)
 	var next atomic.Int64
@@ -167,7 +168,7 @@ func idle(ctx context.Context, r *run) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(conns) || ctx.Err() != nil {
+				if i >= len(conns) {
 					return
 				}
 				c, err := net.DialTimeout("tcp", r.srv.addr, r.cfg.bound)
@@ -186,6 +187,13 @@ func idle(ctx context.Context, r *run) {
 		})
 	}
 	wg.Wait()
+	// Sample now that every idle connection is open, whatever the
+	// sampler's phase.
+	if smp, err := r.srv.sample(); err == nil {
+		r.res.mu.Lock()
+		r.res.samples = append(r.res.samples, smp)
+		r.res.mu.Unlock()
+	}
 	defer func() {
 		for _, ic := range conns {
 			if ic != nil {
