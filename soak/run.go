@@ -21,7 +21,7 @@ type config struct {
 	rounds     int
 	transports []string
 	scenarios  []string
-	clients    int           // chaos's clients; storm's and fdlimit's normal clients are derived
+	clients    int           // chaos's clients; storm has a quarter as many normal clients
 	maxSize    int64         // the largest body
 	bound      time.Duration // no client operation may take longer
 	storm      int           // storm's resetting connections at a time
@@ -91,7 +91,9 @@ func runOne(cfg *config, sc scenario, transport string, round int, d time.Durati
 	go r.sampler(ctx, d, samplerDone)
 	loadStart := time.Now()
 	sc.load(ctx, r)
+	res.mu.Lock()
 	res.elapsed = time.Since(loadStart)
+	res.mu.Unlock()
 	cancel()
 	r.watch.stop()
 	<-samplerDone
@@ -215,7 +217,6 @@ func (r *run) transport(idle int) *http.Transport {
 		MaxIdleConns:        idle,
 		MaxIdleConnsPerHost: idle,
 		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
 	}
 }
 

@@ -161,6 +161,8 @@ func (ic *idleConn) request(r *run, seed uint64, size int64) error {
 // the load ends; then every idle connection must answer one more request.
 // All the connections are opened even if that takes the whole time.
 func idle(ctx context.Context, r *run) {
+	// Each element of conns is written by the one goroutine that took its
+	// index from next, and read only after wg.Wait.
 	conns := make([]*idleConn, r.cfg.idle)
 	var next atomic.Int64
 	var wg sync.WaitGroup
