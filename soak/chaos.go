@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -25,29 +26,50 @@ func chaos(ctx context.Context, r *run) {
 	tr := r.transport(r.cfg.clients)
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
+	var counts [len(chaosOps)]atomic.Int64
 	clients(ctx, r.cfg.clients, func(_ context.Context, id int) {
 		rng := r.rng(id)
 		for i := 0; i < 100; i++ { // a new rng now and then keeps seeds varied
+			var k int
 			switch p := rng.IntN(100); {
 			case p < 40:
+				k = 0
 				r.get(hc, rng)
 			case p < 60:
+				k = 1
 				r.upload(hc, rng)
 			case p < 70:
+				k = 2
 				r.cancelGet(hc, rng)
 			case p < 80:
+				k = 3
 				r.halfRequestReset(rng)
 			case p < 90:
+				k = 4
 				r.halfClose(rng)
 			default:
+				k = 5
 				r.cutGet(hc, rng)
 			}
+			counts[k].Add(1)
 			if ctx.Err() != nil {
 				return
 			}
 		}
 	})
+	r.res.mu.Lock()
+	r.res.ops = make(map[string]int64)
+	var parts []string
+	for i, name := range chaosOps {
+		r.res.ops[name] = counts[i].Load()
+		parts = append(parts, fmt.Sprintf("%s %d", name, counts[i].Load()))
+	}
+	r.res.notes = append(r.res.notes, strings.Join(parts, ", "))
+	r.res.mu.Unlock()
 }
+
+// chaosOps names chaos's exchanges, in the order of its switch.
+var chaosOps = [...]string{"get", "upload", "cancel", "reset", "halfclose", "cut"}
 
 // rng returns a random source for client id, different in every run and
 // call, derived from the command's seed.

@@ -132,7 +132,7 @@ func mib(b int64) string { return fmt.Sprintf("%.0f", float64(b)/(1<<20)) }
 // scenario run on both the uringnet/net ratios.
 func printTable(out io.Writer, sums []*summary) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttransport\texchanges\taborted\tviolations\tp50\tp99\tmax wait\tfds base/peak/end\tgoroutines base/peak/end\tthreads\tRSS MiB first/last\tsettled in\t")
+	fmt.Fprintln(tw, "scenario\ttransport\texchanges\taborted\tviolations\tp50\tp99\tmax wait\tfds base/peak/end\tgoroutines base/peak/end\tthreads\tRSS MiB q1/end\tsettled in\t")
 	for _, s := range sums {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%d/%d/%d\t%d/%d/%d\t%d\t%s/%s\t%.1fs\t\n",
 			s.scenario, s.transport, s.exchanges, s.aborted, s.nviol,

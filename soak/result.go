@@ -28,8 +28,9 @@ type result struct {
 	base, end  sample          // before the load, and once it settled
 	settle     time.Duration   // how long descriptors and goroutines took to return
 
-	acceptErrors int64         // fdlimit: the server's Accept errors under the limit
-	elapsed      time.Duration // how long the load ran
+	acceptErrors int64            // fdlimit: the server's Accept errors under the limit
+	elapsed      time.Duration    // how long the load ran
+	ops          map[string]int64 // chaos: how many of each exchange
 }
 
 const maxViolations = 20
@@ -84,9 +85,10 @@ type summary struct {
 	notes               []string
 	base, end           sample // of the first run; end is the worst
 	peak                sample // the highest of each figure
-	rssFirst, rssLast   int64  // the first and last samples under load, of the run that grew most
+	rssFirst, rssLast   int64  // RSS a quarter into the load and at its end, of the run that grew most
 	settle              time.Duration
 	acceptErrors        int64
+	ops                 map[string]int64
 	// rates and p99s are each round's exchanges a second and p99 latency:
 	// the ratios compare their medians, as one round on this shared
 	// machine can be far off the others.
@@ -120,9 +122,11 @@ func merge(rs []*result) *summary {
 			s.peak.goroutines = max(s.peak.goroutines, p.goroutines)
 		}
 		if n := len(r.samples); n > 0 {
-			if g := r.samples[n-1].rss - r.samples[0].rss; g > growth {
+			// From a quarter in: what the server sets up as load starts
+			// is not growth.
+			if g := r.samples[n-1].rss - r.samples[n/4].rss; g > growth {
 				growth = g
-				s.rssFirst, s.rssLast = r.samples[0].rss, r.samples[n-1].rss
+				s.rssFirst, s.rssLast = r.samples[n/4].rss, r.samples[n-1].rss
 			}
 		}
 		s.settle = max(s.settle, r.settle)
@@ -133,6 +137,12 @@ func merge(rs []*result) *summary {
 		slices.Sort(lat)
 		s.p99s = append(s.p99s, float64(quantile(lat, 0.99)))
 		s.acceptErrors += r.acceptErrors
+		for k, v := range r.ops {
+			if s.ops == nil {
+				s.ops = make(map[string]int64)
+			}
+			s.ops[k] += v
+		}
 		r.mu.Unlock()
 	}
 	slices.Sort(s.lat)

@@ -85,9 +85,15 @@ func TestSoak(t *testing.T) {
 			t.Errorf("%s on %s: no exchange completed", s.scenario, s.transport)
 		}
 		switch s.scenario {
-		case "chaos", "storm":
+		case "chaos":
+			for _, op := range chaosOps {
+				if s.ops[op] == 0 {
+					t.Errorf("chaos on %s: no %s exchange", s.transport, op)
+				}
+			}
+		case "storm":
 			if s.aborted == 0 {
-				t.Errorf("%s on %s: nothing aborted", s.scenario, s.transport)
+				t.Errorf("storm on %s: no connection reset", s.transport)
 			}
 		case "fdlimit":
 			if s.acceptErrors == 0 {
