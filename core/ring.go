@@ -589,6 +589,9 @@ func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 	} else {
 		t.Result.Buf = nil
 	}
+	if t.msg != nil && t.Result.Op == OpRecvmsg {
+		t.recvmsgDone()
+	}
 	if t.Result.Op == OpMsgRing && res < 0 {
 		r.msgFailed(t)
 	}
@@ -683,6 +686,11 @@ func (r *Ring) release(t *Task) {
 	t.peer = nil
 	t.path = t.path[:0]
 	t.group = nil
+	t.oob = nil
+	t.mflags = 0
+	if t.msg != nil {
+		t.msg.reset()
+	}
 	t.target = Handle{}
 	t.timer = Handle{}
 	t.link = Handle{}

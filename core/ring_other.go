@@ -31,6 +31,7 @@ type Ring struct {
 type (
 	timespec struct{ sec, nsec int64 }
 	iovec    struct{}
+	msghdr   struct{}
 )
 
 // New creates a ring on Linux. Off Linux it returns an error matching
@@ -196,6 +197,22 @@ func (r *Ring) Poll(fd int, events uint32, ctx Ctx) (Handle, error) { return Han
 
 // PollMultishot is Runtime.PollMultishot; off Linux it returns New's error.
 func (r *Ring) PollMultishot(fd int, events uint32, ctx Ctx) (Handle, error) {
+	return Handle{}, errNoRing
+}
+
+// Sendmsg is Runtime.Sendmsg; off Linux it returns New's error.
+func (r *Ring) Sendmsg(fd int, buf, oob []byte, sa Sockaddr, flags int, ctx Ctx) (Handle, error) {
+	return Handle{}, errNoRing
+}
+
+// Recvmsg is Runtime.Recvmsg; off Linux it returns New's error.
+func (r *Ring) Recvmsg(fd int, buf, oob []byte, flags int, ctx Ctx) (Handle, error) {
+	return Handle{}, errNoRing
+}
+
+// RecvmsgMultishot is Runtime.RecvmsgMultishot; off Linux it returns New's
+// error.
+func (r *Ring) RecvmsgMultishot(fd int, br *BufRing, oobSpace int, flags int, ctx Ctx) (Handle, error) {
 	return Handle{}, errNoRing
 }
 

@@ -93,3 +93,11 @@ func mustBeForeign(t *Task) {
 		panic("ourio: runtime hook used on a task that belongs to a *core.Ring")
 	}
 }
+
+// SetTaskMsg sets what Task.OOB and Task.MsgFlags return for a message a
+// Recvmsg received. It is for runtimes other than Ring.
+func SetTaskMsg(t *Task, oob []byte, flags int) {
+	mustBeForeign(t)
+	t.oob = oob
+	t.mflags = int32(flags)
+}

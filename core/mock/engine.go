@@ -18,6 +18,8 @@ type op struct {
 	multishot bool
 	fd, fd2   int
 	bufs      [][]byte
+	oob       []byte // a Recvmsg's control buffer
+	oobSpace  int    // a multishot Recvmsg's room for control data
 	br        *core.BufRing
 	limit     int // bytes a limited multishot receive may still take; 0 for no limit
 	path      string
@@ -81,6 +83,10 @@ type cqe struct {
 	statx  *core.Statx
 	msg    bool       // a task another ring sent here
 	link   *core.Task // a task this completion must stay ordered with (see reorder)
+	// A received message's sender, control data and flags (recvmsg).
+	recvmsg  bool
+	oob      []byte
+	msgFlags int
 }
 
 func (c *cqe) final() bool { return c.flags&core.CQEFlagMore == 0 }
@@ -204,7 +210,7 @@ func (m *Ring) progress(o *op) {
 		o.peer.inboxMu.Unlock()
 		o.msg = nil
 		m.postRes(o, 0)
-	case core.OpSend, core.OpWrite, core.OpWritev:
+	case core.OpSend, core.OpWrite, core.OpWritev, core.OpSendmsg:
 		m.output(o)
 	case core.OpClose:
 		wasOpen := m.closeFd(o.fd)
@@ -229,6 +235,8 @@ func (m *Ring) progress(o *op) {
 		}
 	case core.OpRead, core.OpReadv:
 		m.input(o)
+	case core.OpRecvmsg:
+		m.inputMsg(o)
 	case core.OpAccept, core.OpSocket, core.OpOpenat:
 		for !o.done {
 			r := m.next(o)
@@ -531,6 +539,13 @@ func (m *Ring) deliver(c *cqe) error {
 	core.SetTaskBuffer(t, c.bufID)
 	if c.accept {
 		core.AddrPortToRawSockaddr(c.peer, t.RemoteSockaddr())
+	}
+	if c.recvmsg {
+		*t.RemoteSockaddr() = core.RawSockaddrAny{}
+		if c.peer.IsValid() {
+			core.AddrPortToRawSockaddr(c.peer, t.RemoteSockaddr())
+		}
+		core.SetTaskMsg(t, c.oob, c.msgFlags)
 	}
 	if c.statx != nil {
 		st := *c.statx

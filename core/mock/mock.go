@@ -208,6 +208,8 @@ type Reply struct {
 	res     int32
 	err     syscall.Errno
 	peer    netip.AddrPort
+	oob     []byte
+	isMsg   bool
 	statx   *core.Statx
 	isStatx bool
 	chunk   int  // most bytes one completion takes from data; 0 for no bound
@@ -268,6 +270,7 @@ var scriptable = map[core.Op]bool{
 	core.OpReadv: true, core.OpWritev: true, core.OpSplice: true,
 	core.OpClose: true, core.OpPoll: true, core.OpSocket: true,
 	core.OpShutdown: true, core.OpOpenat: true, core.OpStatx: true,
+	core.OpSendmsg: true, core.OpRecvmsg: true,
 }
 
 // Script queues replies for the next operations op on fd, in order; one
