@@ -15,7 +15,7 @@ import (
 // make it open files or sockets, or message other rings: the kernel checks
 // one bit per submission, which costs nothing measurable (the benchmark's
 // echo rows, ring restricted beside unrestricted).
-var engineOps = []core.Op{core.OpRecv, core.OpSend, core.OpAccept, core.OpConnect, core.OpPoll, core.OpSplice}
+var engineOps = []core.Op{core.OpRecv, core.OpSend, core.OpAccept, core.OpConnect, core.OpPoll, core.OpSplice, core.OpRecvmsg, core.OpSendmsg}
 
 // newEngineRing creates an engine's ring, sharing parent's worker pool if
 // parent is not nil, restricted to engineOps where the kernel can restrict
