@@ -176,6 +176,40 @@ func TestFallbackChild(t *testing.T) {
 		}
 	})
 
+	t.Run("udp", func(t *testing.T) {
+		pc, err := uringnet.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("ListenPacket: %v", err)
+		}
+		defer pc.Close()
+		if _, ok := pc.(*net.UDPConn); !ok {
+			t.Fatalf("ListenPacket under the filter returned %T, want package net's *net.UDPConn", pc)
+		}
+		c, err := uringnet.Dial("udp", pc.LocalAddr().String())
+		if err != nil {
+			t.Fatalf("Dial udp: %v", err)
+		}
+		defer c.Close()
+		if _, ok := c.(*net.UDPConn); !ok {
+			t.Fatalf("Dial udp under the filter returned %T, want package net's *net.UDPConn", c)
+		}
+		if _, err := c.Write([]byte("fallback")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 16)
+		pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil || string(buf[:n]) != "fallback" {
+			t.Fatalf("ReadFrom: %q, %v", buf[:n], err)
+		}
+		lc := uringnet.ListenConfig{NoFallback: true}
+		if _, err := lc.ListenPacket(context.Background(), "udp", "127.0.0.1:0"); err == nil {
+			t.Error("ListenPacket with NoFallback succeeded under the filter")
+		} else {
+			fbCheckNoFallback(t, "listen", "udp", err)
+		}
+	})
+
 	t.Run("config", func(t *testing.T) {
 		// The options reach package net: Control runs for the listener
 		// and the dialer.
