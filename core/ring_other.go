@@ -98,6 +98,10 @@ func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
 	return Handle{}, errNoRing
 }
 
+// FreeBufRing releases a registered buffer ring on Linux; off Linux it
+// returns New's error.
+func (r *Ring) FreeBufRing(br *BufRing) error { return errNoRing }
+
 // NewBufRing creates a registered buffer ring on Linux; off Linux it
 // returns New's error (NewUnregisteredBufRing works everywhere).
 func (r *Ring) NewBufRing(group uint16, count uint16, size int) (*BufRing, error) {

@@ -59,6 +59,10 @@ type engine struct {
 	epReady   func(uintptr) bool
 	onEp      bool
 	rwWaiting int
+	// The group ids of UDP sockets' buffer rings (udpbatch.go): the last
+	// one given out, and those given back; guarded by mu.
+	nextGroup  uint16
+	freeGroups []uint16
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's

@@ -31,6 +31,11 @@ type UDPConn struct {
 	// Both are fixed before the UDPConn is published.
 	family    int
 	connected bool
+	// batch is the socket's multishot receive, made by its first
+	// ReadBatch; guarded by the engine's mu. taken is the datagrams a
+	// ReadBatch is copying out; guarded by the read side's lock.
+	batch *batchReader
+	taken []batchMsg
 }
 
 var (
@@ -281,6 +286,8 @@ func (c *UDPConn) Close() error {
 	if err := c.fd.Close(); err != nil {
 		return &net.OpError{Op: "close", Net: c.fd.net, Source: c.fd.laddr, Addr: c.fd.raddr, Err: err}
 	}
+	// No ReadBatch runs now: Close took the read side's lock.
+	c.stopBatch()
 	return nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/ipv4"
 )
 
 // ListenPacket announces on the local network address, like
@@ -127,3 +129,7 @@ func (c *UDPConn) File() (*os.File, error) { return nil, udpErr("file") }
 
 // Fd returns the socket's descriptor: -1 off Linux.
 func (c *UDPConn) Fd() int { return -1 }
+
+// ReadBatch reads datagrams on the ring on Linux; off Linux it fails as
+// UDPConn says.
+func (c *UDPConn) ReadBatch(ms []ipv4.Message, flags int) (int, error) { return 0, udpErr("read") }
