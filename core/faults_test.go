@@ -254,3 +254,25 @@ func TestRingUnderNoMemlock(t *testing.T) {
 	defer br.Close()
 	ktExercise(t, r)
 }
+
+func TestEnterEBUSYLeavesNothingUnsubmitted(t *testing.T) {
+	// EBUSY with completions waiting: Run(NoWait) and Run(Once) reap them
+	// and submit again before they return, so an entry queued before the
+	// call is in the kernel after it (uringnet's poller then parks for its
+	// completion).
+	for _, mode := range []RunMode{NoWait, Once} {
+		r := ktRing(t, Options{Entries: 8})
+		done := 0
+		ctx := Ctx{Callback: func(Runtime, *Task) error { done++; return nil }}
+		_, err := r.Nop(ctx)
+		require.NoError(t, err)
+		require.NoError(t, r.Submit()) // its completion waits, not reaped
+		_, err = r.Nop(ctx)
+		require.NoError(t, err)
+		ktFailEnter(t, unix.EBUSY, func(call int) bool { return call == 1 })
+		require.NoError(t, r.Run(mode))
+		require.Equal(t, r.sqeTail, atomic.LoadUint32(r.sqHead), "mode %v left an entry unsubmitted", mode)
+		require.NoError(t, r.Run(UntilDone))
+		require.Equal(t, 2, done)
+	}
+}

@@ -4,6 +4,7 @@ package core
 
 import (
 	"encoding/binary"
+	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +32,10 @@ func (m *msghdr) reset() { *m = msghdr{} }
 // each buffer a multishot recvmsg fills: namelen, controllen, payloadlen
 // and flags, four 32-bit words.
 const recvmsgOutSize = 16
+
+// RecvmsgRoom says what RecvmsgMultishot takes before the control data.
+var _ [RecvmsgRoom - recvmsgOutSize - unix.SizeofSockaddrAny]struct{}
+var _ [recvmsgOutSize + unix.SizeofSockaddrAny - RecvmsgRoom]struct{}
 
 func (t *Task) msgHdr() *msghdr {
 	if t.msg == nil {
@@ -128,7 +133,7 @@ func (r *Ring) RecvmsgMultishot(fd int, br *BufRing, oobSpace int, flags int, ct
 		return Handle{}, ErrForeignTask
 	}
 	if oobSpace < 0 || recvmsgOutSize+unix.SizeofSockaddrAny+oobSpace >= br.size {
-		return Handle{}, unix.EINVAL
+		return Handle{}, fmt.Errorf("ourio: RecvmsgMultishot: %d bytes of buffer leave no room for a payload after %d of header and %d of control data: %w", br.size, RecvmsgRoom, oobSpace, unix.EINVAL)
 	}
 	t, s, err := r.start(OpRecvmsg, ctx)
 	if err != nil {
@@ -155,7 +160,13 @@ func (r *Ring) RecvmsgMultishot(fd int, br *BufRing, oobSpace int, flags int, ct
 // the start of the provided buffer in Result.Buf.
 func (t *Task) recvmsgDone() {
 	m := t.msg
+	// Nothing of an earlier completion may show: a multishot receive's
+	// last buffer is back in the ring, where the kernel may be writing.
+	t.oob, t.mflags = nil, 0
 	if t.Result.Res < 0 {
+		if t.group != nil {
+			t.sa = unix.RawSockaddrAny{}
+		}
 		return
 	}
 	if t.group == nil {
@@ -169,6 +180,7 @@ func (t *Task) recvmsgDone() {
 		return
 	}
 	raw := t.Result.Buf
+	t.sa = unix.RawSockaddrAny{}
 	if t.bufID < 0 || len(raw) < recvmsgOutSize {
 		return
 	}
@@ -180,7 +192,6 @@ func (t *Task) recvmsgDone() {
 	if payloadStart > len(raw) {
 		return
 	}
-	t.sa = unix.RawSockaddrAny{}
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&t.sa)), unix.SizeofSockaddrAny), raw[recvmsgOutSize:recvmsgOutSize+int(min(nameLen, m.nameSpace))])
 	t.oob = raw[ctlStart : ctlStart+int(min(ctlLen, m.ctlSpace))]
 	t.Result.Buf = raw[payloadStart:]

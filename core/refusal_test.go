@@ -102,6 +102,13 @@ func TestSetupRefusedBySysctl(t *testing.T) {
 	if strings.TrimSpace(string(oldDisabled)) != "0" {
 		t.Skipf("kernel.io_uring_disabled is %s already", strings.TrimSpace(string(oldDisabled)))
 	}
+	// Test processes of this package running at once (go test -count,
+	// two checkouts) take turns with the sysctl.
+	lock, err := os.OpenFile(os.TempDir()+"/ourio-io_uring_disabled.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	require.NoError(t, err)
+	defer lock.Close()
+	require.NoError(t, unix.Flock(int(lock.Fd()), unix.LOCK_EX))
+	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
 	if err := os.WriteFile(disabled, []byte("1"), 0); err != nil {
 		t.Skipf("cannot set kernel.io_uring_disabled here: %v", err)
 	}

@@ -73,7 +73,9 @@ func (r *Ring) restrict(allowed restrictionSet) error {
 	var rs []restriction
 	seen := map[uint8]bool{}
 	addOp := func(code uint8) {
-		if !seen[code] {
+		// The kernel refuses the whole list for an opcode it does not
+		// know; one it lacks could not run anyway.
+		if !seen[code] && kernelOps[code] {
 			seen[code] = true
 			rs = append(rs, restriction{opcode: restrictSQEOp, arg: code})
 		}
@@ -86,11 +88,23 @@ func (r *Ring) restrict(allowed restrictionSet) error {
 			addOp(kernelOp[op])
 		}
 	}
+	rs = append(rs, restriction{opcode: restrictSQEFlagsAllowed, arg: sqeFlagsAll})
+	ops := len(rs)
 	for _, code := range runtimeRegisterOps {
 		rs = append(rs, restriction{opcode: restrictRegisterOp, arg: code})
 	}
-	rs = append(rs, restriction{opcode: restrictSQEFlagsAllowed, arg: sqeFlagsAll})
 	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerRestrictions, uintptr(unsafe.Pointer(&rs[0])), uintptr(len(rs)), 0, 0)
+	if errno == unix.EINVAL {
+		// A kernel before 5.19 knows no buffer-ring register calls (nor
+		// has buffer rings); the list without them is all it can take.
+		rs = rs[:ops]
+		for _, code := range runtimeRegisterOps {
+			if code < registerPbufRing {
+				rs = append(rs, restriction{opcode: restrictRegisterOp, arg: code})
+			}
+		}
+		_, _, errno = unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerRestrictions, uintptr(unsafe.Pointer(&rs[0])), uintptr(len(rs)), 0, 0)
+	}
 	if errno != 0 {
 		return &UnsupportedError{What: "restricted rings (IORING_REGISTER_RESTRICTIONS)", Errno: errno}
 	}

@@ -189,3 +189,12 @@ func TestRestrictOnKernelWithoutRDisabled(t *testing.T) {
 	r := ktRing(t, Options{})
 	require.False(t, r.Restricted())
 }
+
+func TestRestrictDoesNotHideOtherSetupErrors(t *testing.T) {
+	// A setup that fails for another reason fails the same with
+	// Restrict: it is not taken for a kernel without restricted rings.
+	ktFakeSetup(t, ktRejectAll, unix.EINVAL)
+	_, err := New(Options{Restrict: []Op{OpRecv}})
+	require.ErrorIs(t, err, syscall.EINVAL)
+	require.NotContains(t, err.Error(), "restricted rings")
+}

@@ -3,6 +3,7 @@
 package core
 
 import (
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,7 @@ type Ring struct {
 	evfd     int // eventfd behind PollableFd for single-issuer rings, or 0
 	stale    uint64
 	tid      int // the thread that created a single-issuer ring, or 0
+	reaped   int // completions the last submitAndReap ran
 	// allowed is the set of operations of a restricted ring
 	// (Options.Restrict), nil when every operation may run.
 	allowed restrictionSet
@@ -168,6 +170,13 @@ func setupWithFallback(entries uint32, p *params, wanted []uint32, base uint32) 
 		}
 		if errno != unix.EINVAL || n == 0 {
 			if errno == unix.EINVAL && base&setupRDisabled != 0 {
+				// Either the kernel lacks R_DISABLED, or something else
+				// is wrong: a ring without the flag tells them apart.
+				fd, err := setupWithFallback(entries, p, wanted, base&^setupRDisabled)
+				if err != nil {
+					return -1, err
+				}
+				unix.Close(fd)
 				return -1, &UnsupportedError{What: "restricted rings (IORING_SETUP_R_DISABLED, Linux 5.10)", Errno: errno}
 			}
 			return -1, setupRefused(errno)
@@ -345,7 +354,7 @@ func (r *Ring) drainForClose() error {
 			tick = tt.Handle()
 		}
 		for {
-			if err := r.submitAndWait(1, false); err != nil {
+			if err := r.submitAndWait(1, false); err != nil && err != errReapFirst {
 				return err
 			}
 			for r.reapSilently() > 0 && r.active > 0 {
@@ -409,38 +418,28 @@ func (r *Ring) Run(mode RunMode) error {
 	}
 	switch mode {
 	case NoWait, NoWaitRaw:
-		if err := r.submitAndWait(0, mode == NoWaitRaw); err != nil {
-			return err
-		}
-		_, err := r.reap()
-		return err
+		return r.submitAndReap(mode == NoWaitRaw)
 	case Once:
-		if err := r.submitAndWait(0, false); err != nil {
+		if err := r.submitAndReap(false); err != nil {
 			return err
 		}
-		n, err := r.reap()
-		if err != nil || n > 0 {
+		if r.reaped > 0 {
+			return nil
+		}
+		if err := r.submitAndWait(1, false); err != nil && err != errReapFirst {
 			return err
 		}
-		if err := r.submitAndWait(1, false); err != nil {
-			return err
-		}
-		_, err = r.reap()
-		return err
+		return r.submitAndReap(false)
 	default:
 		for {
-			if err := r.submitAndWait(0, false); err != nil {
-				return err
-			}
-			n, err := r.reap()
-			if err != nil {
+			if err := r.submitAndReap(false); err != nil {
 				return err
 			}
 			if r.active == 0 && r.sqeTail == r.sqeHead {
 				return nil
 			}
-			if n == 0 {
-				if err := r.submitAndWait(1, false); err != nil {
+			if r.reaped == 0 {
+				if err := r.submitAndWait(1, false); err != nil && err != errReapFirst {
 					return err
 				}
 			}
@@ -448,8 +447,30 @@ func (r *Ring) Run(mode RunMode) error {
 	}
 }
 
-// submitAndWait publishes prepared SQEs and enters the kernel if there is
-// anything to submit, deferred work to run, or a completion to wait for.
+// submitAndReap submits what is queued and runs the completions that are
+// ready, setting r.reaped to how many ran. When the kernel takes nothing
+// until the completion queue has room, it reaps and submits again, so no
+// entry is left behind for a caller that then waits for its completion;
+// after enterRetries rounds it gives up with EBUSY, the entries still
+// queued.
+func (r *Ring) submitAndReap(raw bool) error {
+	r.reaped = 0
+	for round := 0; ; round++ {
+		err := r.submitAndWait(0, raw)
+		n, rerr := r.reap()
+		r.reaped += n
+		if rerr != nil {
+			return rerr
+		}
+		if err != errReapFirst {
+			return err
+		}
+		if round == enterRetries {
+			return unix.EBUSY
+		}
+	}
+}
+
 func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 	if r.sqeTail != r.sqeHead {
 		atomic.StoreUint32(r.sqTail, r.sqeTail)
@@ -486,7 +507,7 @@ func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 			// calls again. With none, wait a little and retry; the
 			// entries stay queued, so nothing is lost if it still fails.
 			if r.cqReady() {
-				return nil
+				return errReapFirst
 			}
 			if busy < enterRetries {
 				busy++
@@ -501,6 +522,11 @@ func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 		}
 	}
 }
+
+// errReapFirst is submitAndWait's answer when the kernel took nothing for
+// want of room in the completion queue while completions wait there: the
+// caller reaps them and submits again. It never leaves the package.
+var errReapFirst = errors.New("ourio: reap completions before submitting")
 
 // enterRetries bounds submitAndWait's retries of EBUSY and EAGAIN with
 // nothing to reap: about 5 ms in all before the error is returned.
@@ -719,7 +745,9 @@ func (r *Ring) getSQE() (*sqe, error) {
 		return nil, ErrClosed
 	}
 	if r.sqeTail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
-		if err := r.submitAndWait(0, false); err != nil {
+		// With errReapFirst the queue stays full: EBUSY below, and the
+		// caller runs the ring.
+		if err := r.submitAndWait(0, false); err != nil && err != errReapFirst {
 			return nil, err
 		}
 		if r.sqeTail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
@@ -767,5 +795,8 @@ func (r *Ring) Submit() error {
 	if r.closed {
 		return ErrClosed
 	}
-	return r.submitAndWait(0, false)
+	if err := r.submitAndWait(0, false); err != errReapFirst {
+		return err
+	}
+	return unix.EBUSY // completions must be run first
 }

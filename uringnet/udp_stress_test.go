@@ -46,6 +46,7 @@ func TestUDPAllocs(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		round()
 	}
+	require.NoError(t, failed)
 	require.Zero(t, testing.AllocsPerRun(1000, round), "allocations per WriteToUDPAddrPort and ReadFromUDPAddrPort")
 	require.NoError(t, failed)
 }

@@ -546,6 +546,10 @@ func (m *Ring) deliver(c *cqe) error {
 			core.AddrPortToRawSockaddr(c.peer, t.RemoteSockaddr())
 		}
 		core.SetTaskMsg(t, c.oob, c.msgFlags)
+	} else if t.Result.Op == core.OpRecvmsg {
+		// A completion without a datagram shows nothing of the last.
+		*t.RemoteSockaddr() = core.RawSockaddrAny{}
+		core.SetTaskMsg(t, nil, 0)
 	}
 	if c.statx != nil {
 		st := *c.statx

@@ -33,10 +33,12 @@ func TestEchoServerUnderFaults(t *testing.T) {
 	}
 	t.Logf("faults injected: %v", seen)
 	t.Logf("the server met %+v", met)
-	require.NotZero(t, met.CancelRetries, "the server never retried a cancel")
+	// The server cancels only multishot operations, whose cancel the
+	// kernel never finds running: no cancel race reaches it.
+	require.Zero(t, met.CancelRetries, "a cancel of a multishot operation was retried")
 	for _, k := range []mock.FaultKind{
 		mock.FaultShortRecv, mock.FaultShortSend, mock.FaultReset, mock.FaultNoBufs,
-		mock.FaultEndMultishot, mock.FaultReorder, mock.FaultCancelRunning,
+		mock.FaultEndMultishot, mock.FaultReorder,
 	} {
 		require.NotZero(t, seen[k], "no %v injected", k)
 	}

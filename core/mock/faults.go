@@ -44,9 +44,11 @@ type Faults struct {
 	// ready are delivered in a random order instead of submission order
 	// (see Reverse).
 	Reorder float64
-	// CancelRace is the chance that a cancel by handle that finds its
-	// operation in flight does not win: it ends CancelRunning or, for a
-	// single-shot operation, CancelTooLate, with equal chance. Either way
+	// CancelRace is the chance that a cancel by handle that finds a
+	// single-shot operation in flight does not win: it ends CancelRunning
+	// or CancelTooLate, with equal chance. (A multishot operation's cancel
+	// always wins, as in the kernel, which takes it off its wait list at
+	// once.) Either way
 	// the operation completes only with its own result, so a test that
 	// turns this on must give each operation it cancels one in the end (a
 	// reply or a deadline), as the kernel would.
@@ -204,8 +206,13 @@ func (f *faultState) cancelRace(target *op) CancelOutcome {
 		return CancelWins
 	}
 	// A multishot operation ends only by its final completion, so a
-	// cancel cannot come after it in the ordinary course: it runs.
-	if target.multishot || f.rng.IntN(2) == 0 {
+	// cancel cannot come after it; and the kernel takes an armed
+	// multishot receive, accept or poll off its wait list at once, so
+	// the cancel wins.
+	if target.multishot {
+		return CancelWins
+	}
+	if f.rng.IntN(2) == 0 {
 		f.record(FaultCancelRunning, target)
 		return CancelRunning
 	}

@@ -58,7 +58,7 @@ func (m *Ring) RecvmsgMultishot(fd int, br *core.BufRing, oobSpace int, flags in
 	if br == nil || !m.ownsBufRing(br) {
 		return core.Handle{}, core.ErrForeignTask
 	}
-	if oobSpace < 0 || recvmsgRoom+oobSpace >= br.BufferSize() {
+	if oobSpace < 0 || core.RecvmsgRoom+oobSpace >= br.BufferSize() {
 		return core.Handle{}, syscall.EINVAL
 	}
 	o := m.submit(core.OpRecvmsg, ctx)
@@ -68,11 +68,6 @@ func (m *Ring) RecvmsgMultishot(fd int, br *core.BufRing, oobSpace int, flags in
 	o.oobSpace = oobSpace
 	return o.task.Handle(), nil
 }
-
-// recvmsgRoom is what a core.Ring's multishot recvmsg takes of each buffer
-// before the control data: the kernel's header (16 bytes) and room for a
-// sockaddr_storage (128).
-const recvmsgRoom = 16 + 128
 
 // inputMsg completes a Recvmsg or a RecvmsgMultishot with scripted replies.
 func (m *Ring) inputMsg(o *op) {
@@ -92,25 +87,30 @@ func (m *Ring) inputMsg(o *op) {
 			m.postRes(o, res)
 			return
 		}
-		rep := *r // pop clears the script's slot
-		r = &rep
-		m.pop(o.fd, core.OpRecvmsg)
 		c := cqe{recvmsg: true, peer: r.peer}
 		var dst []byte
 		oobRoom := len(o.oob)
 		if o.multishot {
+			// Without a buffer the datagram stays queued, as in the
+			// socket, for the receive armed next.
 			id, buf, ok := o.br.Take()
-			if !ok {
+			if !ok || m.faults.inject(FaultNoBufs, o) {
+				if ok {
+					o.br.Recycle(id)
+				}
 				m.postRes(o, -int32(syscall.ENOBUFS))
 				return
 			}
-			dst = buf[recvmsgRoom+o.oobSpace:]
+			dst = buf[core.RecvmsgRoom+o.oobSpace:]
 			oobRoom = o.oobSpace
-			c.flags = core.CQEFlagBuffer | uint32(id)<<core.CQEBufferShift | more
+			c.flags = core.CQEFlagBuffer | uint32(id)<<core.CQEBufferShift | m.multishotFlags(o, r)
 			c.bufID, c.br = int32(id), o.br
 		} else {
 			dst = o.bufs[0]
 		}
+		rep := *r // pop clears the script's slot
+		r = &rep
+		m.pop(o.fd, core.OpRecvmsg)
 		n := copy(dst, r.data)
 		if n < len(r.data) {
 			c.msgFlags |= msgTrunc
