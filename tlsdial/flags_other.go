@@ -11,5 +11,5 @@ import "syscall"
 const (
 	socketType   = syscall.SOCK_STREAM
 	datagramType = syscall.SOCK_DGRAM
-	sendFlags  = 0
+	sendFlags    = 0
 )
