@@ -187,13 +187,18 @@ var (
 // done is nil or the first submission to rt fails. A nil ctx panics, as it
 // does for net.Dialer.
 func ConnectToHost(ctx context.Context, rt core.Runtime, host string, port uint16, cfg *Config, done ConnectFunc) (*Attempt, error) {
+	return connectToHost(ctx, rt, host, port, cfg, done, false)
+}
+
+// connectToHost is ConnectToHost, or UDPConnectToHost when udp is set.
+func connectToHost(ctx context.Context, rt core.Runtime, host string, port uint16, cfg *Config, done ConnectFunc, udp bool) (*Attempt, error) {
 	if host == "" {
-		return ConnectToAddr(ctx, rt, netip.AddrPortFrom(netip.IPv4Unspecified(), port), cfg, done)
+		host = "0.0.0.0"
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return ConnectToAddr(ctx, rt, netip.AddrPortFrom(ip, port), cfg, done)
+		return connectToAddr(ctx, rt, netip.AddrPortFrom(ip, port), cfg, done, udp)
 	}
-	a := newAttempt(ctx, rt, cfg, done)
+	a := newAttempt(ctx, rt, cfg, done, udp)
 	a.host, a.port = host, port
 	a.lookup = defaultLookup
 	if cfg != nil && cfg.Lookup != nil {
@@ -209,10 +214,15 @@ func ConnectToHost(ctx context.Context, rt core.Runtime, host string, port uint1
 // returns. An invalid addr is an error (a *net.OpError over a
 // *net.AddrError), and done is then never called.
 func ConnectToAddr(ctx context.Context, rt core.Runtime, addr netip.AddrPort, cfg *Config, done ConnectFunc) (*Attempt, error) {
+	return connectToAddr(ctx, rt, addr, cfg, done, false)
+}
+
+// connectToAddr is ConnectToAddr, or UDPConnectToAddr when udp is set.
+func connectToAddr(ctx context.Context, rt core.Runtime, addr netip.AddrPort, cfg *Config, done ConnectFunc, udp bool) (*Attempt, error) {
+	a := newAttempt(ctx, rt, cfg, done, udp)
 	if !addr.IsValid() {
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "invalid address", Addr: addr.String()}}
+		return nil, &net.OpError{Op: "dial", Net: a.network(), Err: &net.AddrError{Err: "invalid address", Addr: addr.String()}}
 	}
-	a := newAttempt(ctx, rt, cfg, done)
 	a.targets = []dialTarget{makeTarget(addr.Addr(), addr.Port())}
 	return a.submit()
 }
@@ -226,40 +236,24 @@ func ConnectToAddr(ctx context.Context, rt core.Runtime, addr netip.AddrPort, cf
 // not apply): connect on a datagram socket fails only where no route or
 // address fits, and refusals come later, from the first read or write.
 func UDPConnectToHost(ctx context.Context, rt core.Runtime, host string, port uint16, cfg *Config, done ConnectFunc) (*Attempt, error) {
-	if host == "" {
-		return UDPConnectToAddr(ctx, rt, netip.AddrPortFrom(netip.IPv4Unspecified(), port), cfg, done)
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return UDPConnectToAddr(ctx, rt, netip.AddrPortFrom(ip, port), cfg, done)
-	}
-	a := newAttempt(ctx, rt, cfg, done)
-	a.udp, a.delay = true, -1
-	a.host, a.port = host, port
-	a.lookup = defaultLookup
-	if cfg != nil && cfg.Lookup != nil {
-		a.lookup = cfg.Lookup
-	}
-	return a.submit()
+	return connectToHost(ctx, rt, host, port, cfg, done, true)
 }
 
 // UDPConnectToAddr connects a UDP socket to addr on the ring and calls
 // done once with it or the error, as UDPConnectToHost does for a literal
 // address.
 func UDPConnectToAddr(ctx context.Context, rt core.Runtime, addr netip.AddrPort, cfg *Config, done ConnectFunc) (*Attempt, error) {
-	if !addr.IsValid() {
-		return nil, &net.OpError{Op: "dial", Net: "udp", Err: &net.AddrError{Err: "invalid address", Addr: addr.String()}}
-	}
-	a := newAttempt(ctx, rt, cfg, done)
-	a.udp, a.delay = true, -1
-	a.targets = []dialTarget{makeTarget(addr.Addr(), addr.Port())}
-	return a.submit()
+	return connectToAddr(ctx, rt, addr, cfg, done, true)
 }
 
-func newAttempt(ctx context.Context, rt core.Runtime, cfg *Config, done ConnectFunc) *Attempt {
+func newAttempt(ctx context.Context, rt core.Runtime, cfg *Config, done ConnectFunc, udp bool) *Attempt {
 	if ctx == nil {
 		panic("nil context")
 	}
-	a := &Attempt{rt: rt, ctx: ctx, done: done, delay: cfg.fallbackDelay()}
+	a := &Attempt{rt: rt, ctx: ctx, done: done, delay: cfg.fallbackDelay(), udp: udp}
+	if udp {
+		a.delay = -1 // addresses in order, as package net tries them for UDP
+	}
 	if cfg != nil {
 		a.limit = cfg.Timeout
 	}
