@@ -97,12 +97,7 @@ func (r *run) get(hc *http.Client, rng *rand.Rand) {
 	ctx, cancel := r.opContext()
 	defer cancel()
 	err := r.fetch(ctx, hc, o, seed, size)
-	d := o.end()
-	if err != nil {
-		r.res.violate("%s: %v", what, err)
-		return
-	}
-	r.res.exchange(d)
+	r.settle(o, what, err, false)
 }
 
 // fetch GETs seed's content of size and checks it.
@@ -148,12 +143,7 @@ func (r *run) upload(hc *http.Client, rng *rand.Rand) {
 		}
 		return nil
 	}()
-	d := o.end()
-	if err != nil {
-		r.res.violate("%s: %v", what, err)
-		return
-	}
-	r.res.exchange(d)
+	r.settle(o, what, err, false)
 }
 
 // cancelGet fetches a large body, checks a random part of it, and cancels
@@ -187,12 +177,7 @@ func (r *run) cancelGet(hc *http.Client, rng *rand.Rand) {
 		cancel()
 		return nil
 	}()
-	o.end()
-	if err != nil {
-		r.res.violate("%s: %v", what, err)
-		return
-	}
-	r.res.aborted.Add(1)
+	r.settle(o, what, err, true)
 }
 
 // halfRequestReset connects, sends half a request and resets the
@@ -201,12 +186,7 @@ func (r *run) halfRequestReset(rng *rand.Rand) {
 	what := "half a request, then a reset"
 	o := r.watch.begin(what)
 	err := r.resetConn(rng)
-	o.end()
-	if err != nil {
-		r.res.violate("%s: %v", what, err)
-		return
-	}
-	r.res.aborted.Add(1)
+	r.settle(o, what, err, true)
 }
 
 // resetConn is one connection sending half a request and resetting.
@@ -263,12 +243,7 @@ func (r *run) halfClose(rng *rand.Rand) {
 		_, err = checkBody(resp.Body, seed, size, o.progress.Store)
 		return err
 	}()
-	d := o.end()
-	if err != nil {
-		r.res.violate("%s: %v", what, err)
-		return
-	}
-	r.res.exchange(d)
+	r.settle(o, what, err, false)
 }
 
 // cutGet asks for a body the handler cuts with its write deadline after
@@ -305,10 +280,20 @@ func (r *run) cutGet(hc *http.Client, rng *rand.Rand) {
 		}
 		return nil
 	}()
-	o.end()
-	if err != nil {
+	r.settle(o, what, err, true)
+}
+
+// settle ends o and records the exchange what: a violation when err is
+// set, else one completed, or, with aborted, one the client ended on
+// purpose (a cancel, a reset, a cut body).
+func (r *run) settle(o *op, what string, err error, aborted bool) {
+	d := o.end()
+	switch {
+	case err != nil:
 		r.res.violate("%s: %v", what, err)
-		return
+	case aborted:
+		r.res.aborted.Add(1)
+	default:
+		r.res.exchange(d)
 	}
-	r.res.aborted.Add(1)
 }
