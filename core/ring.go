@@ -426,10 +426,15 @@ func (r *Ring) Run(mode RunMode) error {
 		if r.reaped > 0 {
 			return nil
 		}
-		if err := r.submitAndWait(1, false); err != nil && err != errReapFirst {
+		switch err := r.submitAndWait(1, false); err {
+		case nil:
+			_, err = r.reap()
+			return err
+		case errReapFirst:
+			return r.submitAndReap(false)
+		default:
 			return err
 		}
-		return r.submitAndReap(false)
 	default:
 		for {
 			if err := r.submitAndReap(false); err != nil {
