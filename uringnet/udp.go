@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -13,6 +14,7 @@ import (
 	"github.com/ourio-go/ourio/core"
 	"github.com/ourio-go/ourio/internal/netaddr"
 	"github.com/ourio-go/ourio/internal/neterr"
+	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,6 +38,10 @@ type UDPConn struct {
 	// ReadBatch is copying out; guarded by the read side's lock.
 	batch *batchReader
 	taken []batchMsg
+	one   [1]ipv4.Message // the other reads' message once ReadBatch is in use; guarded by the read side's lock
+	// batchOn is set, once, when batch is made: the other reads check it
+	// without the engine's lock. One atomic word.
+	batchOn atomic.Bool
 }
 
 var (
@@ -83,6 +89,26 @@ func (c *UDPConn) readMsg(b, oob []byte, call string) (n, oobn, flags int, from 
 	c.fd.raceOrder()
 	s := &c.fd.rd
 	s.mu.Lock()
+	if c.batched() {
+		// ReadBatch's receive takes the socket's datagrams: read from
+		// its queue, in order, not past it.
+		c.one[0] = ipv4.Message{Buffers: [][]byte{b}, OOB: oob}
+		_, err := c.readBatch(s, c.one[:])
+		m := c.one[0]
+		c.one[0] = ipv4.Message{}
+		s.mu.Unlock()
+		c.fd.raceOrder()
+		if err != nil {
+			return 0, 0, 0, from, c.readErr(c.fd.closedWait(s, err))
+		}
+		if ua, ok := m.Addr.(*net.UDPAddr); ok {
+			from = ua.AddrPort()
+			if ua.Zone != "" {
+				from = netip.AddrPortFrom(from.Addr().WithZone(ua.Zone), from.Port())
+			}
+		}
+		return m.N, m.NN, m.Flags, from, nil
+	}
 	res, err := c.fd.do(s, kindRecvmsg, args{buf: b, oob: oob})
 	if err == nil && res >= 0 {
 		from = senderAddrPort(s.op.sa)

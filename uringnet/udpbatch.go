@@ -131,7 +131,9 @@ func (e *engine) newBatchReader() (*batchReader, error) {
 // in OOB (NN bytes), the sender as a *net.UDPAddr in Addr and the message's
 // flags (MSG_TRUNC when Buffers[0] was short, MSG_CTRUNC when OOB was) in
 // Flags. A message's Buffers beyond the first are not filled. flags must be
-// 0. Deadlines and Close apply as to other reads.
+// 0. Deadlines and Close apply as to other reads. From the first ReadBatch
+// on, the socket's other reads take their datagrams from the same receive,
+// so the order holds whichever reads them.
 func (c *UDPConn) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 	if flags != 0 {
 		return 0, c.readErr(syscall.EINVAL)
@@ -175,6 +177,7 @@ func (c *UDPConn) readBatch(s *side, ms []ipv4.Message) (int, error) {
 				return 0, err
 			}
 			c.batch = b
+			c.batchOn.Store(true)
 		}
 		if len(b.queue) > 0 {
 			k := min(len(ms), len(b.queue))
@@ -241,6 +244,10 @@ func fillMessage(m *ipv4.Message, d *batchMsg) {
 		m.Addr = udpAddr(ap)
 	}
 }
+
+// batched reports whether ReadBatch has armed the socket's multishot
+// receive, whose queue every read then takes from.
+func (c *UDPConn) batched() bool { return c.batchOn.Load() }
 
 // stopBatch ends the socket's multishot receive after Close, and frees its
 // buffer ring once the receive's last completion has run.

@@ -158,3 +158,29 @@ func TestUDPReadBatchCloseRaces(t *testing.T) {
 		}
 	}
 }
+
+func TestUDPReadBatchThenReadFrom(t *testing.T) {
+	// Once ReadBatch's receive takes the socket's datagrams, the other
+	// reads take them from its queue: in order, none skipped.
+	srv, cl := udpPairOnRing(t)
+	require.NoError(t, srv.SetReadDeadline(time.Now().Add(10*time.Second)))
+	for i := 0; i < 10; i++ {
+		_, err := cl.WriteTo([]byte(fmt.Sprint(i)), srv.LocalAddr())
+		require.NoError(t, err)
+	}
+	ms := batchMessages(2, 16, 0)
+	n, err := srv.ReadBatch(ms, 0)
+	require.NoError(t, err)
+	next := 0
+	for _, m := range ms[:n] {
+		require.Equal(t, fmt.Sprint(next), string(m.Buffers[0][:m.N]))
+		next++
+	}
+	buf := make([]byte, 16)
+	for ; next < 10; next++ {
+		k, from, err := srv.ReadFromUDPAddrPort(buf)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(next), string(buf[:k]))
+		require.Equal(t, cl.LocalAddr().String(), from.String())
+	}
+}
