@@ -54,7 +54,7 @@ type handoverClients struct {
 	wg   sync.WaitGroup
 	// Counts, one atomic word each.
 	sent, byParent, byChild atomic.Int64
-	childPid                atomic.Int64 // set before the child can answer
+	childPid                atomic.Int64 // set before the child may serve (its go-ahead on stdin)
 	mu                      sync.Mutex   // guards failures
 	failures                []string
 }
@@ -189,6 +189,11 @@ func testHandover(t *testing.T, im impl) {
 		t.Fatal(err)
 	}
 	clients.childPid.Store(int64(cmd.Process.Pid))
+	// The child serves only once its pid is known here, so no answer of
+	// its can be taken for a stranger's.
+	if _, err := io.WriteString(stdin, "go\n"); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	reportW.Close()
 	exited := false
@@ -293,12 +298,16 @@ func TestHandoverChild(t *testing.T) {
 	}
 	var served atomic.Int64
 	srv := &http.Server{Handler: whoHandler("child", &served), ReadHeaderTimeout: 10 * time.Second}
+	in := bufio.NewReader(os.Stdin)
+	if _, err := in.ReadString('\n'); err != nil {
+		t.Fatalf("no go-ahead from the parent: %v", err)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	if _, err := fmt.Fprintln(report, "serving"); err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, os.Stdin)
+	io.Copy(io.Discard, in)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
