@@ -14,6 +14,7 @@ import (
 
 	"github.com/ourio-go/ourio/uringnet"
 	"go.uber.org/goleak"
+	"golang.org/x/net/ipv4"
 )
 
 // reaper is the engine's goroutine, which lives as long as the process.
@@ -95,6 +96,40 @@ func TestLeakNone(t *testing.T) {
 			ln2.Close()
 			<-done
 			ln.Close()
+		}
+		// UDP: echoes, a read pending at Close, a read that times out,
+		// a ReadBatch (with its buffer ring) pending at Close, and a
+		// connected socket refused.
+		for i := range 20 {
+			pc, err := uringnet.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := pc.(*uringnet.UDPConn)
+			switch i % 4 {
+			case 0:
+				c.WriteTo([]byte("x"), c.LocalAddr())
+				c.ReadFrom(make([]byte, 4))
+			case 1:
+				go c.ReadFrom(make([]byte, 4))
+				time.Sleep(time.Millisecond)
+			case 2:
+				c.SetReadDeadline(time.Now().Add(time.Millisecond))
+				c.ReadFrom(make([]byte, 4))
+			case 3:
+				go c.ReadBatch([]ipv4.Message{{Buffers: [][]byte{make([]byte, 8)}}}, 0)
+				time.Sleep(time.Millisecond)
+			}
+			if i%5 == 0 {
+				if d, err := uringnet.Dial("udp", c.LocalAddr().String()); err == nil {
+					c.Close()
+					d.Write([]byte("gone"))
+					d.SetReadDeadline(time.Now().Add(time.Second))
+					d.Read(make([]byte, 4))
+					d.Close()
+				}
+			}
+			c.Close()
 		}
 		// Failing dials: refused, canceled, timed out, bad Control.
 		refused := closedPort(t, "tcp")
