@@ -6,12 +6,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ourio-go/ourio/uringnet"
 )
 
-// TestUnixgram checks the unixgram network, which uringnet hands to
-// package net as its documentation says: Dial returns a *net.UnixConn and
-// Listen what net.Listen returns (a *net.UnixListener on a datagram
-// socket, whose Accept fails), so both stacks give package net's values.
+// TestUnixgram checks the unixgram network: Dial returns package net's
+// *net.UnixConn, or on uringnet its *uringnet.UnixgramConn, with the same
+// addresses, datagrams and errors; Listen is package net's on both (a
+// *net.UnixListener on a datagram socket, whose Accept fails).
 func TestUnixgram(t *testing.T) {
 	forEachStack(t, func(t *testing.T, s unixStack) {
 		dir := sockDir(t)
@@ -33,7 +35,9 @@ func TestUnixgram(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := c.(*net.UnixConn); !ok {
+			if _, ok := c.(*uringnet.UnixgramConn); s.uring && !ok {
+				t.Fatalf("unixgram Dial returned %T, want *uringnet.UnixgramConn", c)
+			} else if _, ok := c.(*net.UnixConn); !s.uring && !ok {
 				t.Fatalf("unixgram Dial returned %T, want *net.UnixConn", c)
 			}
 			checkAddr(t, "local", c.LocalAddr(), unixAddr("unixgram", from))

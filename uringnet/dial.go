@@ -67,7 +67,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 	case "unix", "unixpacket":
 		return d.dialUnix(ctx, e, network, address)
 	case "unixgram":
-		return d.dialUnixgram(ctx, network, address)
+		return d.dialUnix(ctx, e, network, address)
 	case "udp", "udp4", "udp6":
 		return d.dialUDP(ctx, e, network, address)
 	default:

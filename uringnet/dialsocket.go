@@ -213,6 +213,9 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family,
 		}
 		return newUDPConn(nfd, family, true), nil
 	}
+	if network == "unixgram" {
+		return newUnixgramConn(nfd, true), nil
+	}
 	if sa, err := unix.Getpeername(fd); err == nil { // as package net
 		nfd.raddr = netaddr.FromSockaddr(network, sa)
 	}

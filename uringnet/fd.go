@@ -91,6 +91,7 @@ type args struct {
 	oob   []byte
 	to    *unix.RawSockaddrAny
 	toLen uint32
+	flags int // a recvmsg's flags beyond MSG_DONTWAIT
 	// A splice moves n bytes from in (at off, or its position if off is
 	// -1) to out.
 	in, out int
@@ -180,7 +181,7 @@ func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
 		case kindSplice:
 			h, err = e.ring.Splice(a.in, a.off, a.out, -1, a.n, unix.SPLICE_F_MOVE, ctx)
 		case kindRecvmsg:
-			h, err = e.ring.Recvmsg(f.fd, a.buf, a.oob, 0, ctx)
+			h, err = e.ring.Recvmsg(f.fd, a.buf, a.oob, a.flags, ctx)
 		case kindSendmsg:
 			h, err = e.ring.Sendmsg(f.fd, a.buf, a.oob, rawToSockaddr(a.to, a.toLen), unix.MSG_NOSIGNAL, ctx)
 		}

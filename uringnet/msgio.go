@@ -27,9 +27,9 @@ func (f *netFD) recvmsgNow(o *op, a args) (int32, bool) {
 	var n uintptr
 	var errno unix.Errno
 	if !f.e.polling.Load() {
-		n, _, errno = unix.RawSyscall(unix.SYS_RECVMSG, uintptr(f.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_DONTWAIT)
+		n, _, errno = unix.RawSyscall(unix.SYS_RECVMSG, uintptr(f.fd), uintptr(unsafe.Pointer(&msg)), uintptr(unix.MSG_DONTWAIT|a.flags))
 	} else {
-		n, _, errno = unix.Syscall(unix.SYS_RECVMSG, uintptr(f.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_DONTWAIT)
+		n, _, errno = unix.Syscall(unix.SYS_RECVMSG, uintptr(f.fd), uintptr(unsafe.Pointer(&msg)), uintptr(unix.MSG_DONTWAIT|a.flags))
 	}
 	o.oobn, o.mflags = int32(msg.Controllen), msg.Flags
 	return nowResult(n, errno)

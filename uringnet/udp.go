@@ -347,18 +347,20 @@ func (c *UDPConn) setDeadline(t time.Time, read, write bool) error {
 }
 
 // SetReadBuffer sets the socket's receive buffer size.
-func (c *UDPConn) SetReadBuffer(bytes int) error { return c.setBuffer(unix.SO_RCVBUF, bytes) }
+func (c *UDPConn) SetReadBuffer(bytes int) error { return c.fd.setBuffer(unix.SO_RCVBUF, bytes) }
 
 // SetWriteBuffer sets the socket's send buffer size.
-func (c *UDPConn) SetWriteBuffer(bytes int) error { return c.setBuffer(unix.SO_SNDBUF, bytes) }
+func (c *UDPConn) SetWriteBuffer(bytes int) error { return c.fd.setBuffer(unix.SO_SNDBUF, bytes) }
 
-func (c *UDPConn) setBuffer(opt, bytes int) error {
-	if !c.fd.incref() {
-		return &net.OpError{Op: "set", Net: c.fd.net, Addr: c.fd.laddr, Err: net.ErrClosed}
+// setBuffer sets a datagram socket's SO_RCVBUF or SO_SNDBUF, with package
+// net's errors.
+func (f *netFD) setBuffer(opt, bytes int) error {
+	if !f.incref() {
+		return &net.OpError{Op: "set", Net: f.net, Addr: f.laddr, Err: net.ErrClosed}
 	}
-	defer c.fd.decref()
-	if err := unix.SetsockoptInt(c.fd.fd, unix.SOL_SOCKET, opt, bytes); err != nil {
-		return &net.OpError{Op: "set", Net: c.fd.net, Addr: c.fd.laddr, Err: os.NewSyscallError("setsockopt", err)}
+	defer f.decref()
+	if err := unix.SetsockoptInt(f.fd, unix.SOL_SOCKET, opt, bytes); err != nil {
+		return &net.OpError{Op: "set", Net: f.net, Addr: f.laddr, Err: os.NewSyscallError("setsockopt", err)}
 	}
 	return nil
 }

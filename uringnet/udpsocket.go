@@ -12,7 +12,8 @@ import (
 
 // ListenPacket announces on the local network address, like
 // net.ListenPacket: "udp", "udp4" and "udp6" return a *UDPConn on the
-// ring; other networks ("unixgram", "ip:...") are package net's.
+// ring, "unixgram" a *UnixgramConn; other networks ("ip:...") are package
+// net's.
 func ListenPacket(network, address string) (net.PacketConn, error) {
 	var lc ListenConfig
 	return lc.ListenPacket(context.Background(), network, address)
@@ -21,7 +22,7 @@ func ListenPacket(network, address string) (net.PacketConn, error) {
 // ListenPacket announces on the local network address, like
 // net.ListenConfig.ListenPacket; see the package function.
 func (lc *ListenConfig) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
-	if !isUDP(network) {
+	if !isUDP(network) && network != "unixgram" {
 		std := lc.netListenConfig()
 		return std.ListenPacket(ctx, network, address)
 	}
@@ -32,6 +33,9 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, network, address strin
 		}
 		std := lc.netListenConfig()
 		return std.ListenPacket(ctx, network, address)
+	}
+	if network == "unixgram" {
+		return lc.listenUnixgram(ctx, e, network, address)
 	}
 	ta, err := resolveListenTCP(ctx, network, address)
 	if err != nil {

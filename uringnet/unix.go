@@ -25,7 +25,7 @@ func sockType(network string) int {
 	if network == "unixpacket" {
 		return unix.SOCK_SEQPACKET
 	}
-	if isUDP(network) {
+	if isUDP(network) || network == "unixgram" {
 		return unix.SOCK_DGRAM
 	}
 	return unix.SOCK_STREAM
@@ -82,15 +82,6 @@ func (d *Dialer) dialUnix(ctx context.Context, e *engine, network, address strin
 		oe.Source = laddr
 	}
 	return c, err
-}
-
-// dialUnixgram dials a unixgram address with package net, as the package
-// documentation says: a datagram socket's ReadFrom and WriteTo with
-// addresses, and its zero-length datagrams that are not EOF, are
-// *net.UnixConn's, which uringnet's Conn does not model.
-func (d *Dialer) dialUnixgram(ctx context.Context, network, address string) (net.Conn, error) {
-	std := net.Dialer{LocalAddr: d.LocalAddr, Control: d.Control}
-	return std.DialContext(ctx, network, address)
 }
 
 // unixListenerPath is the file a unix listener's Close removes, or "" for
