@@ -65,13 +65,16 @@
 // splicing them together. A unix Listener's Close removes the socket file
 // Listen made unless SetUnlinkOnClose(false) says not to.
 //
-// The unixgram network is package net's: Dial returns a *net.UnixConn and
-// Listen returns what net.Listen does, NoFallback or not, since a
-// datagram socket's addressed reads and writes are not a net.Conn's.
+// The unixgram network has a type of its own, UnixgramConn, which Dial and
+// ListenPacket return: a Conn's ReadFrom and WriteTo are io.ReaderFrom's
+// and io.WriterTo's, and cannot also be a datagram socket's addressed
+// reads and writes. Listen("unixgram") is what net.Listen does. On a Conn,
 // ReadMsgUnix and WriteMsgUnix pass descriptors and other ancillary data
 // as on *net.UnixConn, and ReadFromUnix and WriteToUnix behave as they do
-// on its connected sockets; ReadFrom and WriteTo with a []byte cannot
-// exist beside io.ReaderFrom's and io.WriterTo's.
+// on its connected sockets.
+//
+// UDP ("udp", "udp4", "udp6") runs on the ring as UDPConn, from
+// ListenPacket, ListenConfig.ListenPacket and Dial.
 //
 // # Descriptors
 //
