@@ -12,7 +12,7 @@ import (
 )
 
 func BenchmarkNop(b *testing.B) {
-	r, err := New(Options{})
+	r, err := ktNew(Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func BenchmarkNop(b *testing.B) {
 }
 
 func BenchmarkNopBatch64(b *testing.B) {
-	r, err := New(Options{})
+	r, err := ktNew(Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func echoStep(rt Runtime, t *Task) error {
 }
 
 func benchmarkEchoCallback(b *testing.B, conns, size int) {
-	r, err := New(Options{})
+	r, err := ktNew(Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,7 +25,9 @@ func (r *Ring) PollableFd() (int, error) {
 	if r.closed {
 		return -1, ErrClosed
 	}
-	if r.setupFlags&setupDeferTaskrun == 0 {
+	if r.ep != nil || r.setupFlags&setupDeferTaskrun == 0 {
+		// An epoll ring's descriptor is its epoll instance, readable when
+		// a descriptor it waits on is ready or mail has arrived.
 		return r.fd, nil
 	}
 	if r.evfd > 0 {

@@ -64,12 +64,16 @@ type Ring struct {
 	evfd     int // eventfd behind PollableFd for single-issuer rings, or 0
 	stale    uint64
 	tid      int // the thread that created a single-issuer ring, or 0
+
+	backend  Backend    // BackendIOURing or BackendEpoll
+	ep       *epollRing // the epoll backend, or nil on io_uring
+	uringErr error      // why io_uring_setup was refused, for IOURingError
 }
 
 const chunkSize = 128
 
-// New creates a ring.
-func New(opts Options) (*Ring, error) {
+// newIOURing creates a ring on io_uring.
+func newIOURing(opts Options) (*Ring, error) {
 	entries := opts.Entries
 	if entries == 0 {
 		entries = 256
@@ -103,7 +107,7 @@ func New(opts Options) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Ring{fd: fd, setupFlags: p.flags, features: p.features}
+	r := &Ring{fd: fd, setupFlags: p.flags, features: p.features, backend: BackendIOURing}
 	if r.SingleIssuer() {
 		r.tid = unix.Gettid()
 	}
@@ -217,8 +221,19 @@ func (r *Ring) InitChild(opts Options) (*Ring, error) {
 	if r.closed {
 		return nil, ErrClosed
 	}
-	opts.attachWQ = r.fd
+	r.childOptions(&opts)
 	return New(opts)
+}
+
+// childOptions makes opts create a ring like r: on r's backend and, on
+// io_uring, sharing r's worker pool.
+func (r *Ring) childOptions(opts *Options) {
+	if opts.Backend == BackendAuto {
+		opts.Backend = r.backend
+	}
+	if r.ep == nil {
+		opts.attachWQ = r.fd
+	}
 }
 
 // Fd returns the ring's file descriptor. It polls readable when completions
@@ -260,6 +275,9 @@ func (r *Ring) Close() error {
 	r.closed = true
 	r.dropInbox() // before the fd closes: Post sends to it under the inbox lock
 	r.unmap()
+	if r.ep != nil {
+		r.ep.close()
+	}
 	if cerr := unix.Close(r.fd); err == nil {
 		err = cerr
 	}
@@ -416,6 +434,9 @@ func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 	if r.sqeTail != r.sqeHead {
 		atomic.StoreUint32(r.sqTail, r.sqeTail)
 		r.sqeHead = r.sqeTail
+	}
+	if r.ep != nil {
+		return r.ep.enter(wait)
 	}
 	for {
 		pending := r.sqeHead - atomic.LoadUint32(r.sqHead)
@@ -673,7 +694,7 @@ func (r *Ring) launch(t *Task, s *sqe, op Op, ctx Ctx) {
 // start prepares a user operation: it checks kernel support, takes an SQE
 // and a task, and links them.
 func (r *Ring) start(op Op, ctx Ctx) (*Task, *sqe, error) {
-	if !opSupported(op) {
+	if !r.supports(op) {
 		return nil, nil, &UnsupportedError{What: op.String()}
 	}
 	s, err := r.getSQE()

@@ -1,0 +1,148 @@
+//go:build linux
+
+package core
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// ktBackend is the backend ktRing and ktNew create rings on when a test
+// does not choose one; TestBackends sets it while it runs the suite.
+var ktBackend = BackendAuto
+
+// ktNew is New on the backend under test.
+func ktNew(opts Options) (*Ring, error) {
+	if opts.Backend == BackendAuto {
+		opts.Backend = ktBackend
+	}
+	r, err := New(opts)
+	if err == nil && ktBackend != BackendAuto && r.Backend() != ktBackend {
+		r.Close()
+		panic("ring on " + r.Backend().String() + ", want " + ktBackend.String())
+	}
+	return r, err
+}
+
+// ktBackendSuite is the part of the package's tests that describes what a
+// Runtime does, as opposed to how io_uring is set up: TestBackends runs
+// each against both backends, so the two cannot differ.
+var ktBackendSuite = []struct {
+	name string
+	fn   func(*testing.T)
+}{
+	{"MsgRing", TestRuntimeMsgRing},
+	{"RunNoWaitDoesNotBlock", TestRunNoWaitDoesNotBlock},
+	{"RunOnceWaitsForOne", TestRunOnceWaitsForOne},
+	{"RunCallbackErrorStopsRun", TestRunCallbackErrorStopsRun},
+	{"RunFromCallbackIsBusy", TestRunFromCallbackIsBusy},
+	{"SubmissionQueueFull", TestSubmissionQueueFull},
+	{"CloseWithOperationsInFlight", TestCloseWithOperationsInFlight},
+	{"InitChild", TestInitChild},
+	{"PollableFd", TestPollableFd},
+	{"SingleIssuerWrongThread", TestSingleIssuerWrongThread},
+	{"NopAllocations", TestNopAllocations},
+	{"OpNop", TestOpNop},
+	{"OpTimer", TestOpTimer},
+	{"OpTimerAt", TestOpTimerAt},
+	{"OpCancelPendingRecv", TestOpCancelPendingRecv},
+	{"OpCancelQueued", TestOpCancelQueued},
+	{"OpCancelTimer", TestOpCancelTimer},
+	{"OpCancelStaleHandle", TestOpCancelStaleHandle},
+	{"OpCancelFd", TestOpCancelFd},
+	{"OpCancelAll", TestOpCancelAll},
+	{"OpCancelErrors", TestOpCancelErrors},
+	{"OpAccept", TestOpAccept},
+	{"OpAcceptUnix", TestOpAcceptUnix},
+	{"OpAcceptMultishot", TestOpAcceptMultishot},
+	{"OpAcceptNoWait", TestOpAcceptNoWait},
+	{"OpConnect", TestOpConnect},
+	{"OpConnectRefused", TestOpConnectRefused},
+	{"OpSendRecv", TestOpSendRecv},
+	{"OpRecvMultishot", TestOpRecvMultishot},
+	{"OpRecvMultishotBigStream", TestOpRecvMultishotBigStream},
+	{"OpRecvMultishotTakeBuffer", TestOpRecvMultishotTakeBuffer},
+	{"OpRecvMultishotErrors", TestOpRecvMultishotErrors},
+	{"OpRecvMultishotLimit", TestOpRecvMultishotLimit},
+	{"OpSocket", TestOpSocket},
+	{"OpShutdown", TestOpShutdown},
+	{"OpPoll", TestOpPoll},
+	{"OpPollMultishot", TestOpPollMultishot},
+	{"OpReadWrite", TestOpReadWrite},
+	{"OpReadvWritev", TestOpReadvWritev},
+	{"OpSplice", TestOpSplice},
+	{"OpCloseFd", TestOpCloseFd},
+	{"OpOpenat", TestOpOpenat},
+	{"OpStatx", TestOpStatx},
+	{"DeadlineLinked", TestDeadlineLinked},
+	{"DeadlineTimer", TestDeadlineTimer},
+	{"DeadlineTimerNotLast", TestDeadlineTimerNotLast},
+	{"DeadlineNotReached", TestDeadlineNotReached},
+	{"DeadlineMoved", TestDeadlineMoved},
+	{"DeadlinePast", TestDeadlinePast},
+	{"DeadlineFullQueue", TestDeadlineFullQueue},
+	{"DeadlineErrors", TestDeadlineErrors},
+	{"Post", TestPost},
+	{"PostCallbackError", TestPostCallbackError},
+	{"SpawnThread", TestSpawnThread},
+	{"SpawnThreadInitError", TestSpawnThreadInitError},
+	{"SpawnThreadCallbackError", TestSpawnThreadCallbackError},
+	{"SpawnThreadStopWithWork", TestSpawnThreadStopWithWork},
+	{"ReviewMsgRingRejectsCompletingTask", TestReviewMsgRingRejectsCompletingTask},
+	{"ReviewMsgRingRejectsDoubleSend", TestReviewMsgRingRejectsDoubleSend},
+	{"ReviewDeadlineMovedLaterLinked", TestReviewDeadlineMovedLaterLinked},
+	{"ReviewDeadlineMovedLaterLinkedSubmitted", TestReviewDeadlineMovedLaterLinkedSubmitted},
+	{"ReviewDeadlineMovedAfterTimerFired", TestReviewDeadlineMovedAfterTimerFired},
+	{"ReviewCloseWrongThread", TestReviewCloseWrongThread},
+	{"ReviewCloseDoesNotRunQueued", TestReviewCloseDoesNotRunQueued},
+	{"ReviewThreadStopTwice", TestReviewThreadStopTwice},
+	{"ReviewThreadStopAfterParentClose", TestReviewThreadStopAfterParentClose},
+	{"ReviewDeadlineLinkedMultishot", TestReviewDeadlineLinkedMultishot},
+	{"ReadyTracksTheCompletionQueue", TestReadyTracksTheCompletionQueue},
+	{"SharedSocketCancelledWaiter", TestSharedSocketCancelledWaiter},
+}
+
+// TestBackends runs the suite against each backend on the real kernel.
+func TestBackends(t *testing.T) {
+	for _, b := range []Backend{BackendIOURing, BackendEpoll} {
+		t.Run(b.String(), func(t *testing.T) {
+			ktBackend = b
+			defer func() { ktBackend = BackendAuto }()
+			for _, tc := range ktBackendSuite {
+				t.Run(tc.name, tc.fn)
+			}
+		})
+	}
+}
+
+func TestBackendNames(t *testing.T) {
+	require.Equal(t, "auto", BackendAuto.String())
+	require.Equal(t, "io_uring", BackendIOURing.String())
+	require.Equal(t, "epoll", BackendEpoll.String())
+	require.Equal(t, "backend?", Backend(9).String())
+}
+
+// TestBackendSelection: by default the ring runs on io_uring where the
+// kernel allows it; either backend can be forced; an unknown one is an
+// error.
+func TestBackendSelection(t *testing.T) {
+	r, err := New(Options{Entries: 8})
+	require.NoError(t, err)
+	require.Equal(t, BackendIOURing, r.Backend())
+	require.NoError(t, r.IOURingError())
+	require.NoError(t, r.Close())
+
+	r, err = New(Options{Entries: 8, Backend: BackendEpoll})
+	require.NoError(t, err)
+	require.Equal(t, BackendEpoll, r.Backend())
+	require.NoError(t, r.IOURingError(), "forced, not refused")
+	child, err := r.InitChild(Options{Entries: 8})
+	require.NoError(t, err)
+	require.Equal(t, BackendEpoll, child.Backend(), "a child runs on its parent's backend")
+	require.NoError(t, child.Close())
+	require.NoError(t, r.Close())
+
+	_, err = New(Options{Backend: Backend(9)})
+	require.Error(t, err)
+}
