@@ -12,8 +12,8 @@ import (
 // task keeps its index, so a cancel removes it in O(log n).
 type timerHeap struct{ items []*Task }
 
-func (h *timerHeap) len() int     { return len(h.items) }
-func (h *timerHeap) next() int64  { return h.items[0].ep.when }
+func (h *timerHeap) len() int    { return len(h.items) }
+func (h *timerHeap) next() int64 { return h.items[0].ep.when }
 func (h *timerHeap) less(i, j int) bool {
 	return h.items[i].ep.when < h.items[j].ep.when
 }
