@@ -18,6 +18,12 @@ func (r *Ring) NewBufRing(group uint16, count uint16, size int) (*BufRing, error
 		return nil, err
 	}
 	if r.ep != nil {
+		for _, other := range r.bufRings {
+			if other.group == group {
+				br.unmap()
+				return nil, unix.EEXIST
+			}
+		}
 		// The epoll backend takes buffers from the ring itself, as the
 		// kernel would (BufRing.Take).
 		br.ring = r

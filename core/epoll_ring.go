@@ -39,7 +39,9 @@ type epollRing struct {
 	linkPrev *Task // the task of the last SQE flagged IOSQE_IO_LINK in this submission
 
 	events [128]unix.EpollEvent
-	ts     timespec // epoll_pwait2's timeout
+	tfd    int   // timerfd armed for the earliest timer, so a poller of PollableFd sees it
+	armed  int64 // the monotonic deadline tfd is armed for, 0 if none
+	its    unix.ItimerSpec
 	pfd    [1]unix.PollFd
 	ev     unix.EpollEvent // epoll_ctl's argument, kept off the stack
 
@@ -52,10 +54,6 @@ type epollRing struct {
 	spare  []cqe // the loop's other mail buffer, swapped with mail
 	woken  atomic.Bool
 }
-
-// noPwait2 is set once the kernel lacks epoll_pwait2 (Linux 5.11); waits
-// then round their timeout up to milliseconds.
-var noPwait2 atomic.Bool
 
 // monoStart anchors the monotonic clock the timer heap runs on.
 var monoStart = time.Now()
@@ -76,13 +74,22 @@ func newEpollRing(opts Options, uringErr error) (*Ring, error) {
 		unix.Close(epfd)
 		return nil, err
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
+	if err != nil {
 		unix.Close(evfd)
 		unix.Close(epfd)
 		return nil, err
 	}
-	ep := &epollRing{epfd: epfd, evfd: evfd}
+	for _, fd := range []int{evfd, tfd} {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			unix.Close(tfd)
+			unix.Close(evfd)
+			unix.Close(epfd)
+			return nil, err
+		}
+	}
+	ep := &epollRing{epfd: epfd, evfd: evfd, tfd: tfd}
 	// The epoll backend updates a linked timeout in place, which is what
 	// the feature bit vouches for on io_uring.
 	r := &Ring{fd: epfd, features: featCQESkip, ep: ep, backend: BackendEpoll, uringErr: uringErr}
@@ -119,6 +126,7 @@ func roundPow2(n, def uint32) uint32 {
 // close releases the epoll instance's descriptors other than r.fd.
 func (ep *epollRing) close() {
 	unix.Close(ep.evfd)
+	unix.Close(ep.tfd)
 	ep.fds = nil
 }
 
@@ -215,39 +223,19 @@ func (ep *epollRing) finish(t *Task, res int32, flags uint32) {
 }
 
 // poll waits for readiness (block) or collects what is ready, and performs
-// the operations it unblocks.
+// the operations it unblocks. Timers wake it through the timerfd.
 func (ep *epollRing) poll(block bool) error {
-	var tsp unsafe.Pointer
 	ms := 0
 	if block {
 		ms = -1
-		if ep.timers.len() > 0 {
-			d := ep.timers.next() - monoNow()
-			if d < 0 {
-				d = 0
-			}
-			ep.ts.set(time.Duration(d))
-			tsp = unsafe.Pointer(&ep.ts)
-			ms = int((d + int64(time.Millisecond) - 1) / int64(time.Millisecond))
-		}
-	} else {
-		ep.ts = timespec{}
-		tsp = unsafe.Pointer(&ep.ts)
 	}
 	var n uintptr
 	var errno unix.Errno
-	if !noPwait2.Load() {
-		if block {
-			n, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(ep.epfd), uintptr(unsafe.Pointer(&ep.events[0])), uintptr(len(ep.events)), uintptr(tsp), 0, 0)
-		} else {
-			n, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT2, uintptr(ep.epfd), uintptr(unsafe.Pointer(&ep.events[0])), uintptr(len(ep.events)), uintptr(tsp), 0, 0)
-		}
-		if errno == unix.ENOSYS {
-			noPwait2.Store(true)
-		}
-	}
-	if noPwait2.Load() {
+	if block {
 		n, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep.epfd), uintptr(unsafe.Pointer(&ep.events[0])), uintptr(len(ep.events)), uintptr(ms), 0, 0)
+	} else {
+		// A call that cannot block needs no hand-off of the P.
+		n, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep.epfd), uintptr(unsafe.Pointer(&ep.events[0])), uintptr(len(ep.events)), 0, 0, 0)
 	}
 	switch errno {
 	case 0:
@@ -258,8 +246,12 @@ func (ep *epollRing) poll(block bool) error {
 	}
 	for i := range int(n) {
 		e := &ep.events[i]
-		if int(e.Fd) == ep.evfd {
+		switch int(e.Fd) {
+		case ep.evfd:
 			ep.drainMail()
+			continue
+		case ep.tfd:
+			ep.timerfdFired()
 			continue
 		}
 		if int(e.Fd) < len(ep.fds) {
@@ -271,15 +263,28 @@ func (ep *epollRing) poll(block bool) error {
 	return nil
 }
 
+// pending reports, from any goroutine, whether the epoll instance has
+// something for Run: it polls the descriptor without consuming anything.
+func (ep *epollRing) pending() bool {
+	fds := [1]unix.PollFd{{Fd: int32(ep.epfd), Events: unix.POLLIN}}
+	n, _ := unix.Poll(fds[:], 0)
+	return n > 0
+}
+
+// wake makes the epoll instance readable until the next Run drains it.
+func (ep *epollRing) wake() {
+	if ep.woken.CompareAndSwap(false, true) {
+		one := [8]byte{1}
+		unix.Write(ep.evfd, one[:])
+	}
+}
+
 // notify hands a completion to the ring from any goroutine and wakes it.
 func (ep *epollRing) notify(c cqe) {
 	ep.mailMu.Lock()
 	ep.mail = append(ep.mail, c)
 	ep.mailMu.Unlock()
-	if ep.woken.CompareAndSwap(false, true) {
-		var one = [8]byte{1}
-		unix.Write(ep.evfd, one[:])
-	}
+	ep.wake()
 }
 
 // drainMail moves the completions other goroutines posted into the CQ.

@@ -82,9 +82,33 @@ func (h *timerHeap) fix(t *Task) {
 
 // arm times t to expire d from now.
 func (ep *epollRing) arm(t *Task, d time.Duration) {
-	t.ep.when = monoNow() + int64(d)
+	now := monoNow()
+	t.ep.when = now + int64(d)
 	t.ep.where = epTimed
 	ep.timers.push(t)
+	if ep.armed == 0 || t.ep.when < ep.armed {
+		ep.setTimerfd(t.ep.when, now)
+	}
+}
+
+// setTimerfd arms the timerfd for the monotonic deadline when. A timer
+// removed early leaves it armed; the wake-up then finds nothing due.
+func (ep *epollRing) setTimerfd(when, now int64) {
+	d := when - now
+	if d < 1 {
+		d = 1 // zero would disarm it
+	}
+	ep.its = unix.ItimerSpec{Value: unix.NsecToTimespec(d)}
+	unix.TimerfdSettime(ep.tfd, 0, &ep.its, nil)
+	ep.armed = when
+}
+
+// timerfdFired resets the timerfd after it expired and runs the timers.
+func (ep *epollRing) timerfdFired() {
+	var b [8]byte
+	unix.Read(ep.tfd, b[:])
+	ep.armed = 0
+	ep.fireTimers()
 }
 
 func (ts *timespec) duration() time.Duration {
@@ -147,5 +171,15 @@ func (ep *epollRing) fireTimers() {
 			ep.cancelOne(t.target.task)
 		}
 		ep.finish(t, errRes(unix.ETIME), 0)
+	}
+	if ep.armed != 0 && ep.armed <= now {
+		// It expired (or is about to): reset it so the descriptor stops
+		// polling readable, and re-arm below for what is left.
+		var b [8]byte
+		unix.Read(ep.tfd, b[:])
+		ep.armed = 0
+	}
+	if ep.armed == 0 && ep.timers.len() > 0 {
+		ep.setTimerfd(ep.timers.next(), now)
 	}
 }

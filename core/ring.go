@@ -479,7 +479,11 @@ func (r *Ring) cqReady() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) 
 // completion queue's indices, so a goroutine may call it while another owns
 // the ring, as the test another event loop runs when PollableFd polls
 // readable; it must not be called after Close.
-func (r *Ring) Ready() bool { return r.cqReady() }
+//
+// On the epoll backend completions are made by the ring's goroutine, so
+// Ready also reports work waiting for Run to make them: a descriptor the
+// ring waits on is ready, a timer expired or a message arrived.
+func (r *Ring) Ready() bool { return r.cqReady() || (r.ep != nil && r.ep.pending()) }
 
 // reap runs the callbacks of every completion that is ready.
 func (r *Ring) reap() (int, error) {
@@ -711,5 +715,13 @@ func (r *Ring) Submit() error {
 	if r.closed {
 		return ErrClosed
 	}
-	return r.submitAndWait(0, false)
+	if err := r.submitAndWait(0, false); err != nil {
+		return err
+	}
+	if r.ep != nil && r.cqReady() {
+		// Completions made during Submit: make PollableFd readable, as
+		// io_uring's descriptor is, for the poller that calls Run next.
+		r.ep.wake()
+	}
+	return nil
 }
