@@ -65,7 +65,9 @@ type engine struct {
 // kernel worker pool. An engine for connections watches their readiness
 // in an epoll instance of its own (ready.go).
 func newEngine(parent *core.Ring, forConns bool) (*engine, error) {
-	opts := core.Options{Entries: 1024, CQEntries: 8192}
+	// uringnet is the io_uring transport: where io_uring is refused it falls
+	// back to package net, not to the epoll backend.
+	opts := core.Options{Entries: 1024, CQEntries: 8192, Backend: core.BackendIOURing}
 	var r *core.Ring
 	var err error
 	if parent != nil {
