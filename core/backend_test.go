@@ -43,6 +43,8 @@ var ktBackendSuite = []struct {
 	{"PollableFd", TestPollableFd},
 	{"SingleIssuerWrongThread", TestSingleIssuerWrongThread},
 	{"NopAllocations", TestNopAllocations},
+	{"EchoAllocations", TestEchoAllocations},
+	{"TimerPostAllocations", TestTimerPostAllocations},
 	{"OpNop", TestOpNop},
 	{"OpTimer", TestOpTimer},
 	{"OpTimerAt", TestOpTimerAt},

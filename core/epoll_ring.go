@@ -42,6 +42,7 @@ type epollRing struct {
 	tfd    int   // timerfd armed for the earliest timer, so a poller of PollableFd sees it
 	armed  int64 // the monotonic deadline tfd is armed for, 0 if none
 	its    unix.ItimerSpec
+	rbuf   [8]byte // where eventfd and timerfd reads land
 	pfd    [1]unix.PollFd
 	ev     unix.EpollEvent // epoll_ctl's argument, kept off the stack
 
@@ -54,6 +55,10 @@ type epollRing struct {
 	spare  []cqe // the loop's other mail buffer, swapped with mail
 	woken  atomic.Bool
 }
+
+// evOne is what an eventfd write adds; it is never written, so every
+// goroutine may pass it to write(2) (a buffer of the caller's would escape).
+var evOne = [8]byte{1}
 
 // monoStart anchors the monotonic clock the timer heap runs on.
 var monoStart = time.Now()
@@ -274,8 +279,7 @@ func (ep *epollRing) pending() bool {
 // wake makes the epoll instance readable until the next Run drains it.
 func (ep *epollRing) wake() {
 	if ep.woken.CompareAndSwap(false, true) {
-		one := [8]byte{1}
-		unix.Write(ep.evfd, one[:])
+		unix.Write(ep.evfd, evOne[:])
 	}
 }
 
@@ -290,8 +294,7 @@ func (ep *epollRing) notify(c cqe) {
 // drainMail moves the completions other goroutines posted into the CQ.
 func (ep *epollRing) drainMail() {
 	ep.woken.Store(false)
-	var b [8]byte
-	unix.Read(ep.evfd, b[:])
+	unix.Read(ep.evfd, ep.rbuf[:])
 	ep.mailMu.Lock()
 	mail := ep.mail
 	ep.mail = ep.spare[:0]

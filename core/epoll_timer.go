@@ -105,8 +105,7 @@ func (ep *epollRing) setTimerfd(when, now int64) {
 
 // timerfdFired resets the timerfd after it expired and runs the timers.
 func (ep *epollRing) timerfdFired() {
-	var b [8]byte
-	unix.Read(ep.tfd, b[:])
+	unix.Read(ep.tfd, ep.rbuf[:])
 	ep.armed = 0
 	ep.fireTimers()
 }
@@ -175,8 +174,7 @@ func (ep *epollRing) fireTimers() {
 	if ep.armed != 0 && ep.armed <= now {
 		// It expired (or is about to): reset it so the descriptor stops
 		// polling readable, and re-arm below for what is left.
-		var b [8]byte
-		unix.Read(ep.tfd, b[:])
+		unix.Read(ep.tfd, ep.rbuf[:])
 		ep.armed = 0
 	}
 	if ep.armed == 0 && ep.timers.len() > 0 {
