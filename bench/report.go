@@ -524,6 +524,8 @@ var targetSpecs = []targetSpec{
 	// event loop in Go, and at least its throughput.
 	{server: "callback-epoll", versus: "gnet", fig: figCPU, limit: 1},
 	{server: "callback-epoll", versus: "gnet", fig: figMsgs, limit: 1, atLeast: true},
+	{server: "callback-epoll-rings", versus: "gnet", fig: figCPU, limit: 1},
+	{server: "callback-epoll-rings", versus: "gnet", fig: figMsgs, limit: 1, atLeast: true},
 	{server: "uringnet", versus: "net", fig: figMsgs, limit: 1, atLeast: true},
 	{server: "uringnet", versus: "net", fig: figCPU, limit: 1},
 	{server: "uringnet", versus: "net", fig: figP99, limit: 1},

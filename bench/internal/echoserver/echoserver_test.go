@@ -87,6 +87,7 @@ func TestCallback(t *testing.T) {
 
 func TestCallbackEpoll(t *testing.T) {
 	testStoppable(t, func(ln, stop int) error { return CallbackOn(core.BackendEpoll, ln, stop, 4096) })
+	testStoppable(t, func(ln, stop int) error { return CallbackRingsOn(core.BackendEpoll, ln, stop, 4096, 3) })
 }
 
 // TestCallbackRings runs three serving rings, more than this machine may
