@@ -103,6 +103,10 @@ var ktBackendSuite = []struct {
 	{"ReviewDeadlineLinkedMultishot", TestReviewDeadlineLinkedMultishot},
 	{"ReadyTracksTheCompletionQueue", TestReadyTracksTheCompletionQueue},
 	{"SharedSocketCancelledWaiter", TestSharedSocketCancelledWaiter},
+	{"CancelRacesCompletion", TestCancelRacesCompletion},
+	{"StaleEventAfterRecycle", TestStaleEventAfterRecycle},
+	{"PostUnderLoad", TestPostUnderLoad},
+	{"CloseRacesPost", TestCloseRacesPost},
 }
 
 // TestBackends runs the suite against each backend on the real kernel.
