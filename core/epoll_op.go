@@ -61,6 +61,11 @@ func (ep *epollRing) dispatch(s *sqe) {
 		_, _, errno := unix.RawSyscall(unix.SYS_SHUTDOWN, uintptr(s.fd), uintptr(s.len), 0)
 		ep.finishSys(t, 0, errno)
 	case opClose:
+		// Operations still waiting on the descriptor would otherwise
+		// wait on whatever reuses its number: they end, cancelled.
+		if s.fd >= 0 && int(s.fd) < len(ep.fds) && ep.fds[s.fd] != nil {
+			ep.cancelFd(ep.fds[s.fd])
+		}
 		ep.forget(s.fd)
 		ep.finishSys(t, 0, errnoOf(unix.Close(int(s.fd))))
 	case opOpenat, opStatx:

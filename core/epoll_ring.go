@@ -50,8 +50,9 @@ type epollRing struct {
 	// MsgRing messages and Post. woken is set by the poster that writes the
 	// eventfd and cleared by drainMail before it reads the eventfd, so a
 	// message is never left without a wake-up.
-	mailMu sync.Mutex
-	mail   []cqe // guarded by mailMu
+	mailMu     sync.Mutex
+	mail       []cqe // guarded by mailMu
+	mailClosed bool  // guarded by mailMu: the eventfd is closed
 	spare  []cqe // the loop's other mail buffer, swapped with mail
 	woken  atomic.Bool
 }
@@ -128,9 +129,14 @@ func roundPow2(n, def uint32) uint32 {
 	return p
 }
 
-// close releases the epoll instance's descriptors other than r.fd.
+// close releases the epoll instance's descriptors other than r.fd. The
+// eventfd closes under mailMu, so a late notify cannot write to its number
+// after it is reused.
 func (ep *epollRing) close() {
+	ep.mailMu.Lock()
+	ep.mailClosed = true
 	unix.Close(ep.evfd)
+	ep.mailMu.Unlock()
 	unix.Close(ep.tfd)
 	ep.fds = nil
 }
@@ -276,7 +282,9 @@ func (ep *epollRing) pending() bool {
 	return n > 0
 }
 
-// wake makes the epoll instance readable until the next Run drains it.
+// wake makes the epoll instance readable until the next Run drains it. It
+// is called under mailMu, or by the ring's goroutine while the ring is
+// open.
 func (ep *epollRing) wake() {
 	if ep.woken.CompareAndSwap(false, true) {
 		unix.Write(ep.evfd, evOne[:])
@@ -286,8 +294,11 @@ func (ep *epollRing) wake() {
 // notify hands a completion to the ring from any goroutine and wakes it.
 func (ep *epollRing) notify(c cqe) {
 	ep.mailMu.Lock()
+	defer ep.mailMu.Unlock()
+	if ep.mailClosed {
+		return // only a result nobody waits for: Close drained the ring
+	}
 	ep.mail = append(ep.mail, c)
-	ep.mailMu.Unlock()
 	ep.wake()
 }
 
