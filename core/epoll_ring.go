@@ -53,8 +53,8 @@ type epollRing struct {
 	mailMu     sync.Mutex
 	mail       []cqe // guarded by mailMu
 	mailClosed bool  // guarded by mailMu: the eventfd is closed
-	spare  []cqe // the loop's other mail buffer, swapped with mail
-	woken  atomic.Bool
+	spare      []cqe // the loop's other mail buffer, swapped with mail
+	woken      atomic.Bool
 }
 
 // evOne is what an eventfd write adds; it is never written, so every
