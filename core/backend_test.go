@@ -73,6 +73,7 @@ var ktBackendSuite = []struct {
 	{"OpPollMultishot", TestOpPollMultishot},
 	{"OpReadWrite", TestOpReadWrite},
 	{"OpReadvWritev", TestOpReadvWritev},
+	{"ReadWaitsOnPipe", TestReadWaitsOnPipe},
 	{"OpSplice", TestOpSplice},
 	{"OpCloseFd", TestOpCloseFd},
 	{"OpOpenat", TestOpOpenat},
