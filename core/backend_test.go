@@ -153,3 +153,49 @@ func TestBackendSelection(t *testing.T) {
 	_, err = New(Options{Backend: Backend(9)})
 	require.Error(t, err)
 }
+
+// TestMsgRingAcrossBackends: MsgRing between an io_uring ring and an epoll
+// ring works both ways, and a message to a closed ring of the other
+// backend fails at the sender and returns the task.
+func TestMsgRingAcrossBackends(t *testing.T) {
+	uring, err := New(Options{Entries: 8, Backend: BackendIOURing})
+	require.NoError(t, err)
+	defer uring.Close()
+	epoll, err := New(Options{Entries: 8, Backend: BackendEpoll})
+	require.NoError(t, err)
+	defer epoll.Close()
+
+	for _, pair := range [][2]*Ring{{uring, epoll}, {epoll, uring}} {
+		from, to := pair[0], pair[1]
+		var sent, got ktRec
+		task := from.GetTask()
+		task.Callback = got.cb
+		task.Msg = 42
+		_, err := from.MsgRing(to, task, sent.ctx())
+		require.NoError(t, err)
+		require.NoError(t, from.Run(UntilDone))
+		require.Len(t, sent.list, 1, "%v to %v", from.Backend(), to.Backend())
+		require.NoError(t, sent.list[0].err)
+		ktRunUntil(t, to, func() bool { return len(got.list) == 1 })
+		require.Equal(t, OpMessage, got.list[0].op)
+		require.Equal(t, uint16(42), got.list[0].msg)
+	}
+
+	// To a closed ring: the sender's callback sees an error, or MsgRing
+	// refuses at once; either way nothing stays in flight.
+	for _, b := range []Backend{BackendIOURing, BackendEpoll} {
+		closed, err := New(Options{Entries: 8, Backend: b})
+		require.NoError(t, err)
+		require.NoError(t, closed.Close())
+		for _, from := range []*Ring{uring, epoll} {
+			var sent ktRec
+			_, err := from.MsgRing(closed, from.GetTask(), sent.ctx())
+			if err == nil {
+				require.NoError(t, from.Run(UntilDone))
+				require.Len(t, sent.list, 1)
+				require.Error(t, sent.list[0].err)
+			}
+			require.Zero(t, from.Active())
+		}
+	}
+}
