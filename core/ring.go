@@ -238,6 +238,7 @@ func (r *Ring) childOptions(opts *Options) {
 
 // Fd returns the ring's file descriptor. It polls readable when completions
 // are waiting, which lets another event loop drive the ring; see PollableFd.
+// On the epoll backend it is the ring's epoll instance.
 func (r *Ring) Fd() int { return r.fd }
 
 // Active returns how many submitted tasks still await their final completion.
