@@ -61,8 +61,11 @@ func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
 		// io_uring cannot post into an epoll ring: the message goes to
 		// the target's mail now and the SQE completes as a NOP.
 		if err := tr.mailMessage(inboxFlag | uint64(slot)); err != nil {
-			s.opcode = opAsyncCancel // completes with ENOENT: msgFailed takes the task back
-			s.addr = 0
+			// The target closed meanwhile: a MSG_RING to no ring
+			// completes with EBADF, as one to a closed ring would,
+			// and msgFailed takes the task back.
+			s.opcode = opMsgRing
+			s.fd = -1
 			return t.Handle(), nil
 		}
 		s.opcode = opNop
