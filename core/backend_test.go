@@ -108,6 +108,7 @@ var ktBackendSuite = []struct {
 	{"StaleEventAfterRecycle", TestStaleEventAfterRecycle},
 	{"PostUnderLoad", TestPostUnderLoad},
 	{"CloseRacesPost", TestCloseRacesPost},
+	{"DescriptorReusedAfterOutsideClose", TestDescriptorReusedAfterOutsideClose},
 }
 
 // TestBackends runs the suite against each backend on the real kernel.

@@ -146,6 +146,20 @@ func (ep *epollRing) forget(fd int32) {
 	}
 }
 
+// renew forgets what the ring knew of descriptor number fd when a new
+// descriptor gets the number through the ring (accept, socket, openat):
+// the old one was closed, maybe outside the ring, and epoll dropped its
+// registration with it. Operations still waiting on the old descriptor
+// could never be woken: they end, cancelled.
+func (ep *epollRing) renew(fd int32) {
+	if fd >= 0 && int(fd) < len(ep.fds) {
+		if st := ep.fds[fd]; st != nil {
+			ep.cancelFd(st)
+			st.state = fdNew
+		}
+	}
+}
+
 // setNonblock puts a watched descriptor in nonblocking mode, for the
 // system calls that have no per-call flag for it (accept, connect,
 // splice). Package net does the same to every descriptor it polls.
@@ -154,6 +168,43 @@ func setNonblock(fd int32) {
 	if err == nil && fl&unix.O_NONBLOCK == 0 {
 		unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl|unix.O_NONBLOCK)
 	}
+}
+
+// parkFresh parks a new operation (not one an event just woke). If nothing
+// waits on the descriptor, the user may have closed it outside the ring
+// since its last operation and a new descriptor may have its number; epoll
+// dropped the old registration, and the new descriptor would never wake
+// the operation. So an idle descriptor's registration is confirmed first
+// (EPOLL_CTL_MOD, which also reports the descriptor at once if it is ready),
+// and made afresh if it was gone. It costs a system call only when an
+// operation is about to wait on an idle descriptor.
+func (ep *epollRing) parkFresh(t *Task, st *epFd, d epDir) {
+	if st.idle() {
+		ep.ev = unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: st.fd}
+		switch err := unix.EpollCtl(ep.epfd, unix.EPOLL_CTL_MOD, int(st.fd), &ep.ev); err {
+		case nil:
+		case unix.ENOENT:
+			st.state = fdNew
+			if st = ep.watch(st.fd); st == nil {
+				ep.perform(t, nil, d, false)
+				return
+			}
+			if d == dirPoll {
+				ep.pollAdd(t)
+			} else {
+				ep.perform(t, st, d, false) // the new descriptor may be ready
+			}
+			return
+		default:
+			ep.perform(t, nil, d, false) // closed: the operation's call says so
+			return
+		}
+	}
+	ep.park(t, st, d, false)
+}
+
+func (st *epFd) idle() bool {
+	return st.waiters[dirRead].head == nil && st.waiters[dirWrite].head == nil && st.waiters[dirPoll].head == nil
 }
 
 // park queues t until st is ready in direction d.

@@ -56,6 +56,9 @@ func (ep *epollRing) dispatch(s *sqe) {
 		ep.msgRing(t)
 	case opSocket:
 		fd, _, errno := unix.RawSyscall(unix.SYS_SOCKET, uintptr(s.fd), uintptr(s.off), uintptr(s.len))
+		if errno == 0 {
+			ep.renew(int32(fd))
+		}
 		ep.finishSys(t, int32(fd), errno)
 	case opShutdown:
 		_, _, errno := unix.RawSyscall(unix.SYS_SHUTDOWN, uintptr(s.fd), uintptr(s.len), 0)
@@ -119,8 +122,12 @@ func (ep *epollRing) io(t *Task, d epDir) {
 	if s.opcode == opAccept || s.opcode == opConnect {
 		setNonblock(s.fd)
 	}
-	if !st.ready[d] || st.waiters[d].head != nil {
+	if st.waiters[d].head != nil {
 		ep.park(t, st, d, false)
+		return
+	}
+	if !st.ready[d] {
+		ep.parkFresh(t, st, d)
 		return
 	}
 	ep.perform(t, st, d, false)
@@ -147,7 +154,11 @@ func (ep *epollRing) perform(t *Task, st *epFd, d epDir, front bool) {
 			ep.finish(t, res, flags|cqeFMore)
 			if st != nil && st.stream {
 				st.ready[d] = false
-				ep.park(t, st, d, front)
+				if front {
+					ep.park(t, st, d, true)
+				} else {
+					ep.parkFresh(t, st, d)
+				}
 				return
 			}
 		case attWait:
@@ -160,7 +171,11 @@ func (ep *epollRing) perform(t *Task, st *epFd, d epDir, front bool) {
 				return
 			}
 			st.ready[d] = false
-			ep.park(t, st, d, front)
+			if front {
+				ep.park(t, st, d, true) // an event just proved the registration
+			} else {
+				ep.parkFresh(t, st, d)
+			}
 			return
 		}
 	}
@@ -252,6 +267,7 @@ func (ep *epollRing) accept(t *Task) (int32, uint32, attNext) {
 		fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(s.fd), 0, 0, uintptr(s.opFlags), 0, 0)
 		switch errno {
 		case 0:
+			ep.renew(int32(fd))
 			return int32(fd), 0, attMore
 		case unix.EAGAIN:
 			return 0, 0, attWait
@@ -261,6 +277,7 @@ func (ep *epollRing) accept(t *Task) (int32, uint32, attNext) {
 	fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(s.fd), uintptr(unsafe.Pointer(&t.sa)), uintptr(unsafe.Pointer(&t.saLen)), uintptr(s.opFlags), 0, 0)
 	switch errno {
 	case 0:
+		ep.renew(int32(fd))
 		return int32(fd), 0, attDone
 	case unix.EAGAIN:
 		if s.ioprio&acceptDontWait != 0 {
@@ -365,7 +382,7 @@ func (ep *epollRing) pollAdd(t *Task) {
 		ep.finish(t, errRes(unix.EBADF), 0)
 		return
 	}
-	ep.park(t, st, dirPoll, false)
+	ep.parkFresh(t, st, dirPoll)
 }
 
 // pollEvent hands an epoll event to a parked poll.

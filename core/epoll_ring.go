@@ -318,6 +318,9 @@ func (ep *epollRing) drainMail() {
 		// A worker-pool result: the task cannot have been recycled, as
 		// nothing completes a pooled task but its worker.
 		if t := ep.r.lookup(c.userData); t != nil && t.ep.where == epPooled {
+			if t.ep.s.opcode == opOpenat && c.res >= 0 {
+				ep.renew(c.res)
+			}
 			ep.finish(t, c.res, c.flags)
 		}
 	}

@@ -227,3 +227,67 @@ func TestCloseRacesPost(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// TestDescriptorReusedAfterOutsideClose: a socket the ring waited on is
+// closed with close(2), not through the ring, and a socket the ring then
+// creates gets its number. Operations on the new socket must still be
+// woken (on epoll the old registration died with the old socket).
+func TestDescriptorReusedAfterOutsideClose(t *testing.T) {
+	r := ktRing(t, Options{Entries: 16})
+	ln, sa := ktListen(t, unix.AF_INET)
+	hits := 0
+	for range 20 {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		require.NoError(t, err)
+		var rec ktRec
+		buf := make([]byte, 8)
+		// Wait on the descriptor once, so the ring knows it, then
+		// close it outside the ring.
+		_, err = r.Recv(fds[0], buf, 0, rec.ctx())
+		require.NoError(t, err)
+		require.NoError(t, r.Run(NoWait))
+		_, err = unix.Write(fds[1], []byte("a"))
+		require.NoError(t, err)
+		ktRunUntil(t, r, func() bool { return len(rec.list) == 1 })
+		old := fds[0]
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+
+		// The ring's Socket takes the lowest free number, old's unless
+		// something else took it meanwhile.
+		_, err = r.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0, rec.ctx())
+		require.NoError(t, err)
+		ktRunUntil(t, r, func() bool { return len(rec.list) == 2 })
+		fd := rec.list[1].fd
+		require.GreaterOrEqual(t, fd, 0)
+		if fd != old {
+			unix.Close(fd)
+			continue
+		}
+		hits++
+		// Bounded: a guard timer ends a wait that nothing else would.
+		guard, err := r.Timer(5*time.Second, Ctx{Msg: 99})
+		require.NoError(t, err)
+		_, err = r.Connect(fd, sa, rec.ctx())
+		require.NoError(t, err)
+		ktRunUntil(t, r, func() bool { return len(rec.list) == 3 || !guard.Live() })
+		require.Len(t, rec.list, 3, "the connect on the reused number was never woken")
+		require.NoError(t, rec.list[2].err)
+		peer, _, err := unix.Accept(ln)
+		require.NoError(t, err)
+		_, err = r.Recv(fd, buf, 0, rec.ctx())
+		require.NoError(t, err)
+		require.NoError(t, r.Run(NoWait))
+		_, err = unix.Write(peer, []byte("x"))
+		require.NoError(t, err)
+		ktRunUntil(t, r, func() bool { return len(rec.list) == 4 || !guard.Live() })
+		require.Len(t, rec.list, 4, "the receive on the reused number was never woken")
+		require.Equal(t, "x", string(buf[:rec.list[3].n]))
+		_, err = guard.Cancel(Ctx{})
+		require.NoError(t, err)
+		require.NoError(t, r.Run(UntilDone))
+		unix.Close(peer)
+		unix.Close(fd)
+	}
+	require.NotZero(t, hits, "no round reused the number")
+}
