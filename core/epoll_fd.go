@@ -3,6 +3,8 @@
 package core
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -53,9 +55,14 @@ type epFd struct {
 	state fdState
 	// ready says the last attempt in a direction did not drain it; an
 	// edge sets it, EAGAIN or a short transfer on a stream clears it.
-	ready   [2]bool
-	stream  bool // a short transfer drains the direction (stream sockets, pipes)
-	waiters [numDirs]taskList
+	ready  [2]bool
+	stream bool // a short transfer drains the direction (stream sockets, pipes)
+	// suspect says an operation parked on the descriptor while nothing
+	// waited on it, at suspectAt, and no event has proved the
+	// registration since (parkFresh).
+	suspect   bool
+	suspectAt int64
+	waiters   [numDirs]taskList
 }
 
 // fdState is whether a descriptor is registered with epoll.
@@ -171,36 +178,86 @@ func setNonblock(fd int32) {
 }
 
 // parkFresh parks a new operation (not one an event just woke). If nothing
-// waits on the descriptor, the user may have closed it outside the ring
-// since its last operation and a new descriptor may have its number; epoll
+// waited on the descriptor, the user may have closed it outside the ring
+// since its last operation, and a new descriptor may have its number: epoll
 // dropped the old registration, and the new descriptor would never wake
-// the operation. So an idle descriptor's registration is confirmed first
-// (EPOLL_CTL_MOD, which also reports the descriptor at once if it is ready),
-// and made afresh if it was gone. It costs a system call only when an
-// operation is about to wait on an idle descriptor.
+// the operation. Confirming the registration (EPOLL_CTL_MOD) at every such
+// park would cost a system call per message, so the descriptor is only
+// marked suspect: an event clears it, which is what happens under load,
+// and one still waiting after suspectAge is confirmed, and registered
+// afresh if its registration was gone (checkSuspects). A reused number is
+// thus watched again within suspectAge.
 func (ep *epollRing) parkFresh(t *Task, st *epFd, d epDir) {
-	if st.idle() {
-		ep.ev = unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: st.fd}
-		switch err := unix.EpollCtl(ep.epfd, unix.EPOLL_CTL_MOD, int(st.fd), &ep.ev); err {
-		case nil:
-		case unix.ENOENT:
-			st.state = fdNew
-			if st = ep.watch(st.fd); st == nil {
-				ep.perform(t, nil, d, false)
-				return
-			}
-			if d == dirPoll {
-				ep.pollAdd(t)
-			} else {
-				ep.perform(t, st, d, false) // the new descriptor may be ready
-			}
-			return
-		default:
-			ep.perform(t, nil, d, false) // closed: the operation's call says so
-			return
-		}
+	if st.idle() && !st.suspect {
+		st.suspect = true
+		st.suspectAt = monoNow()
+		ep.suspects = append(ep.suspects, suspectEntry{st: st, at: st.suspectAt})
 	}
 	ep.park(t, st, d, false)
+}
+
+// suspectAge is how long an operation waits on a suspect descriptor before
+// its registration is confirmed.
+const suspectAge = 20 * time.Millisecond
+
+// suspectEntry is a descriptor marked suspect at time at.
+type suspectEntry struct {
+	st *epFd
+	at int64
+}
+
+// checkSuspects confirms the registrations of descriptors suspect for
+// suspectAge or more that operations still wait on, and re-registers those
+// epoll dropped; the new registration reports the descriptor at once if it
+// is ready.
+func (ep *epollRing) checkSuspects() {
+	if len(ep.suspects) == ep.suspectHead {
+		return
+	}
+	now := monoNow()
+	for ep.suspectHead < len(ep.suspects) {
+		e := ep.suspects[ep.suspectHead]
+		if now-e.at < int64(suspectAge) {
+			break
+		}
+		ep.suspects[ep.suspectHead] = suspectEntry{}
+		ep.suspectHead++
+		st := e.st
+		if !st.suspect || st.suspectAt != e.at {
+			continue // an event proved it since, or a later entry stands for it
+		}
+		st.suspect = false
+		if st.idle() || st.state != fdRegistered {
+			continue
+		}
+		ep.ev = unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: st.fd}
+		if err := unix.EpollCtl(ep.epfd, unix.EPOLL_CTL_MOD, int(st.fd), &ep.ev); err == unix.ENOENT {
+			st.state = fdNew
+			ep.watch(st.fd)
+		}
+	}
+	if ep.suspectHead == len(ep.suspects) {
+		ep.suspects = ep.suspects[:0]
+		ep.suspectHead = 0
+	} else if ep.suspectHead > len(ep.suspects)/2 {
+		n := copy(ep.suspects, ep.suspects[ep.suspectHead:])
+		clear(ep.suspects[n:])
+		ep.suspects = ep.suspects[:n]
+		ep.suspectHead = 0
+	}
+}
+
+// suspectWait is how long a blocking wait may sleep before the oldest
+// suspect is due, or -1.
+func (ep *epollRing) suspectWait() int {
+	if len(ep.suspects) == ep.suspectHead {
+		return -1
+	}
+	d := ep.suspects[ep.suspectHead].at + int64(suspectAge) - monoNow()
+	if d <= 0 {
+		return 0
+	}
+	return int((d + int64(time.Millisecond) - 1) / int64(time.Millisecond))
 }
 
 func (st *epFd) idle() bool {
@@ -231,6 +288,7 @@ func (ep *epollRing) unpark(t *Task) {
 // ready handles an epoll event on st: polls see the mask, and the waiters
 // of each direction that became ready run until it drains again.
 func (ep *epollRing) ready(st *epFd, events uint32) {
+	st.suspect = false
 	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		st.ready[dirRead] = true
 	}

@@ -38,6 +38,9 @@ type epollRing struct {
 	timers   timerHeap
 	linkPrev *Task // the task of the last SQE flagged IOSQE_IO_LINK in this submission
 
+	suspects    []suspectEntry // descriptors to confirm, oldest first from suspectHead
+	suspectHead int
+
 	events [128]unix.EpollEvent
 	tfd    int   // timerfd armed for the earliest timer, so a poller of PollableFd sees it
 	armed  int64 // the monotonic deadline tfd is armed for, 0 if none
@@ -153,6 +156,7 @@ func (ep *epollRing) enter(wait uint32) error {
 		ep.drainMail()
 	}
 	ep.fireTimers()
+	ep.checkSuspects()
 	if wait == 0 {
 		if ep.parked > 0 && ep.cqEmpty() {
 			return ep.poll(false)
@@ -164,6 +168,7 @@ func (ep *epollRing) enter(wait uint32) error {
 			return err
 		}
 		ep.fireTimers()
+		ep.checkSuspects()
 	}
 	return nil
 }
@@ -238,7 +243,7 @@ func (ep *epollRing) finish(t *Task, res int32, flags uint32) {
 func (ep *epollRing) poll(block bool) error {
 	ms := 0
 	if block {
-		ms = -1
+		ms = ep.suspectWait()
 	}
 	var n uintptr
 	var errno unix.Errno
