@@ -30,6 +30,9 @@ func buildServerAt(ctx context.Context, rev, dir string, flags []string) (string
 		return "", fmt.Errorf("-against needs the bench inside a git checkout: %v", err)
 	}
 	root := strings.TrimSpace(string(top))
+	if strings.HasPrefix(rev, "-") {
+		return "", fmt.Errorf("-against %s: not a revision", rev)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}

@@ -32,6 +32,8 @@ const (
 	opReadv        = 1
 	opWritev       = 2
 	opPollAdd      = 6
+	opSendmsg      = 9
+	opRecvmsg      = 10
 	opPollRemove   = 7
 	opTimeout      = 11
 	opTimeoutRem   = 12

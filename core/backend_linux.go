@@ -24,8 +24,11 @@ func New(opts Options) (*Ring, error) {
 		return r, nil
 	case BackendAuto:
 		r, err := newIOURing(opts)
+		// Only a refusal of io_uring itself falls back: a kernel that
+		// lacks a feature asked for (restricted rings) fails as it would
+		// with BackendIOURing.
 		var unsupported *UnsupportedError
-		if err == nil || !errors.As(err, &unsupported) {
+		if err == nil || !errors.As(err, &unsupported) || unsupported.What != "io_uring" {
 			return r, err
 		}
 		opts.attachWQ = 0

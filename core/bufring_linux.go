@@ -51,3 +51,22 @@ func (br *BufRing) release() {
 	}
 	br.unmap()
 }
+
+// FreeBufRing unregisters br from the ring and releases its memory before
+// the ring closes, for a ring whose buffer rings come and go (one per
+// socket, say). No operation may be using br: call it after the final
+// completion of every receive that selects from it.
+func (r *Ring) FreeBufRing(br *BufRing) error {
+	if r.closed {
+		return ErrClosed
+	}
+	for i, b := range r.bufRings {
+		if b == br {
+			r.bufRings = append(r.bufRings[:i], r.bufRings[i+1:]...)
+			br.release()
+			br.ring = nil
+			return nil
+		}
+	}
+	return ErrForeignTask
+}

@@ -17,11 +17,12 @@ type epTask struct {
 	dir   epDir
 	prev  *Task // neighbours in the fd's waiter list, or in nothing
 	next  *Task
-	heap  int32  // index in the timer heap when timed
-	when  int64  // monotonic deadline when timed
-	got   uint32 // bytes a limited multishot receive has taken
-	phase uint8  // connect: 0 before connect(2), 1 once it is in progress
-	iov   iovec  // the one iovec of a read or write
+	heap  int32       // index in the timer heap when timed
+	when  int64       // monotonic deadline when timed
+	got   uint32      // bytes a limited multishot receive has taken
+	phase uint8       // connect: 0 before connect(2), 1 once it is in progress
+	iov   iovec       // the one iovec of a read or write
+	mhdr  unix.Msghdr // a multishot recvmsg's header into its provided buffer
 }
 
 // epWhere is the state machine of a task on the epoll backend: idle while

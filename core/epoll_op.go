@@ -3,6 +3,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -75,9 +76,9 @@ func (ep *epollRing) dispatch(s *sqe) {
 		ep.toPool(t)
 	case opPollAdd:
 		ep.pollAdd(t)
-	case opAccept, opRecv, opRead, opReadv:
+	case opAccept, opRecv, opRecvmsg, opRead, opReadv:
 		ep.io(t, dirRead)
-	case opConnect, opSend, opWrite, opWritev:
+	case opConnect, opSend, opSendmsg, opWrite, opWritev:
 		ep.io(t, dirWrite)
 	case opSplice:
 		ep.splice(t)
@@ -202,6 +203,18 @@ func (ep *epollRing) attempt(t *Task) (int32, uint32, attNext) {
 			return int32(n), 0, attDone // the data stays: the socket is still readable
 		}
 		return transferred(int(n), errno, s.len)
+	case opSendmsg:
+		n, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&t.msg.hdr)), uintptr(s.opFlags|unix.MSG_DONTWAIT))
+		return transferred(int(n), errno, uint32(len(t.buf)))
+	case opRecvmsg:
+		if s.flags&sqeBufferSelect != 0 {
+			return ep.recvmsgProvided(t)
+		}
+		n, _, errno := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&t.msg.hdr)), uintptr(s.opFlags|unix.MSG_DONTWAIT))
+		if s.opFlags&unix.MSG_PEEK != 0 && errno == 0 {
+			return int32(n), 0, attDone
+		}
+		return transferred(int(n), errno, uint32(len(t.buf)))
 	case opSend:
 		n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(s.addr), uintptr(s.len), uintptr(s.opFlags|unix.MSG_DONTWAIT), 0, 0)
 		return transferred(int(n), errno, s.len)
@@ -351,6 +364,47 @@ func (ep *epollRing) recvProvided(t *Task) (int32, uint32, attNext) {
 		return int32(n), flags, attMoreDrained
 	}
 	return int32(n), flags, attMore
+}
+
+// recvmsgProvided is one step of a multishot recvmsg: it takes the next
+// provided buffer and lays it out as the kernel does, an
+// io_uring_recvmsg_out header (name, control and payload lengths, flags),
+// room for the sender's address, room for control data, then the payload;
+// the result counts the whole layout.
+func (ep *epollRing) recvmsgProvided(t *Task) (int32, uint32, attNext) {
+	s := &t.ep.s
+	m := t.msg
+	br := t.group
+	id, buf, ok := br.Take()
+	if !ok {
+		return errRes(unix.ENOBUFS), 0, attDone
+	}
+	ctlStart := recvmsgOutSize + int(m.nameSpace)
+	payloadStart := ctlStart + int(m.ctlSpace)
+	h := &t.ep.mhdr
+	*h = unix.Msghdr{Name: &buf[recvmsgOutSize], Namelen: m.nameSpace}
+	if m.ctlSpace > 0 {
+		h.Control = &buf[ctlStart]
+		h.SetControllen(int(m.ctlSpace))
+	}
+	t.ep.iov = iovec{Base: &buf[payloadStart]}
+	t.ep.iov.SetLen(len(buf) - payloadStart)
+	h.Iov = &t.ep.iov
+	h.SetIovlen(1)
+	n, _, errno := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(h)), uintptr(s.opFlags|unix.MSG_DONTWAIT))
+	if errno != 0 {
+		br.untake()
+		if errno == unix.EAGAIN {
+			return 0, 0, attWait
+		}
+		return errRes(errno), 0, attDone
+	}
+	binary.NativeEndian.PutUint32(buf[0:], h.Namelen)
+	binary.NativeEndian.PutUint32(buf[4:], uint32(h.Controllen))
+	binary.NativeEndian.PutUint32(buf[8:], uint32(n))
+	binary.NativeEndian.PutUint32(buf[12:], uint32(h.Flags))
+	flags := uint32(cqeFBuffer) | uint32(id)<<cqeBufferShift
+	return int32(payloadStart + int(n)), flags, attMore
 }
 
 // pollAdd completes at once if fd already has one of the events (as

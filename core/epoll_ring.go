@@ -72,6 +72,15 @@ func monoNow() int64 { return int64(time.Since(monoStart)) }
 // newEpollRing creates a Ring on the epoll backend. uringErr is why
 // io_uring was not used, kept for IOURingError.
 func newEpollRing(opts Options, uringErr error) (*Ring, error) {
+	var allowed restrictionSet
+	if len(opts.Restrict) > 0 {
+		// No kernel ring exists to restrict: start refuses what the set
+		// does not allow, and nothing else submits to this ring.
+		var err error
+		if allowed, err = newRestrictionSet(opts.Restrict); err != nil {
+			return nil, err
+		}
+	}
 	entries := roundPow2(opts.Entries, 256)
 	cqEntries := roundPow2(opts.CQEntries, 4*entries)
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -101,7 +110,7 @@ func newEpollRing(opts Options, uringErr error) (*Ring, error) {
 	ep := &epollRing{epfd: epfd, evfd: evfd, tfd: tfd}
 	// The epoll backend updates a linked timeout in place, which is what
 	// the feature bit vouches for on io_uring.
-	r := &Ring{fd: epfd, features: featCQESkip, ep: ep, backend: BackendEpoll, uringErr: uringErr}
+	r := &Ring{fd: epfd, features: featCQESkip, ep: ep, backend: BackendEpoll, uringErr: uringErr, allowed: allowed}
 	ep.r = r
 	if opts.SingleIssuer {
 		r.setupFlags = setupSingleIssuer

@@ -32,15 +32,24 @@ type UnsupportedError struct {
 	What string
 	// Errno is the kernel's answer, or 0 when the probe said no.
 	Errno syscall.Errno
+	// Cause, when the package could tell, says what in this system
+	// refused: the kernel.io_uring_disabled sysctl, a seccomp filter, the
+	// memlock limit, the kernel's version or build.
+	Cause string
 }
 
 // Error describes what is missing and why.
 func (e *UnsupportedError) Error() string {
+	if e.Cause != "" {
+		return fmt.Sprintf("ourio: %s is not available here: %s: %v", e.What, e.Cause, e.Errno)
+	}
 	switch e.Errno {
 	case 0:
 		return fmt.Sprintf("ourio: %s is not supported by this kernel", e.What)
 	case syscall.EPERM:
 		return fmt.Sprintf("ourio: %s is not permitted here (seccomp or the kernel.io_uring_disabled sysctl): %v", e.What, e.Errno)
+	case syscall.EACCES:
+		return fmt.Sprintf("ourio: %s is not allowed on this restricted ring (Options.Restrict): %v", e.What, e.Errno)
 	}
 	return fmt.Sprintf("ourio: %s is not available: %v", e.What, e.Errno)
 }

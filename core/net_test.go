@@ -700,3 +700,25 @@ func TestOpRecvMultishotLimit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, msg[len(got):], rest[:n], "the rest stays in the socket")
 }
+
+func TestFreeBufRing(t *testing.T) {
+	r := ktRing(t, Options{})
+	br, err := r.NewBufRing(9, 4, 256)
+	require.NoError(t, err)
+	require.NoError(t, r.FreeBufRing(br))
+	require.ErrorIs(t, r.FreeBufRing(br), ErrForeignTask, "freed twice")
+	// The group id is free again, and a receive can select from the new
+	// ring that has it.
+	br2, err := r.NewBufRing(9, 4, 256)
+	require.NoError(t, err)
+	a, b := ktSocketPair(t)
+	var rec ktRec
+	_, err = r.RecvMultishot(b, br2, rec.ctx())
+	require.NoError(t, err)
+	_, err = unix.Write(a, []byte("again"))
+	require.NoError(t, err)
+	require.NoError(t, r.Run(Once))
+	require.Equal(t, "again", string(rec.list[0].data))
+	other := ktRing(t, Options{})
+	require.ErrorIs(t, other.FreeBufRing(br2), ErrForeignTask)
+}

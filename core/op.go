@@ -25,6 +25,8 @@ const (
 	OpOpenat
 	OpStatx
 	OpMsgRing
+	OpSendmsg
+	OpRecvmsg
 	// OpMessage marks a task delivered to this runtime by another runtime's
 	// MsgRing.
 	OpMessage
@@ -37,7 +39,7 @@ var opNames = [...]string{
 	OpRead: "read", OpWrite: "write", OpReadv: "readv", OpWritev: "writev",
 	OpSplice: "splice", OpClose: "close", OpPoll: "poll", OpSocket: "socket",
 	OpShutdown: "shutdown", OpOpenat: "openat", OpStatx: "statx",
-	OpMsgRing: "msgring", OpMessage: "message", opInternal: "internal",
+	OpMsgRing: "msgring", OpSendmsg: "sendmsg", OpRecvmsg: "recvmsg", OpMessage: "message", opInternal: "internal",
 }
 
 // String returns the operation's name.

@@ -63,5 +63,5 @@ var kernelOp = [...]uint8{
 	OpRead: opRead, OpWrite: opWrite, OpReadv: opReadv, OpWritev: opWritev,
 	OpSplice: opSplice, OpClose: opClose, OpPoll: opPollAdd, OpSocket: opSocket,
 	OpShutdown: opShutdown, OpOpenat: opOpenat, OpStatx: opStatx,
-	OpMsgRing: opMsgRing,
+	OpMsgRing: opMsgRing, OpSendmsg: opSendmsg, OpRecvmsg: opRecvmsg,
 }

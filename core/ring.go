@@ -3,6 +3,8 @@
 package core
 
 import (
+	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +70,10 @@ type Ring struct {
 	backend  Backend    // BackendIOURing or BackendEpoll
 	ep       *epollRing // the epoll backend, or nil on io_uring
 	uringErr error      // why io_uring_setup was refused, for IOURingError
+	reaped   int        // completions the last submitAndReap ran
+	// allowed is the set of operations of a restricted ring
+	// (Options.Restrict), nil when every operation may run.
+	allowed restrictionSet
 }
 
 const chunkSize = 128
@@ -103,7 +109,19 @@ func newIOURing(opts Options) (*Ring, error) {
 	if opts.attachWQ > 0 {
 		p.wqFd = uint32(opts.attachWQ)
 	}
-	fd, err := setupWithFallback(entries, &p, wanted, opts.attachWQ > 0)
+	var base uint32
+	if opts.attachWQ > 0 {
+		base |= setupAttachWQ
+	}
+	var allowed restrictionSet
+	if len(opts.Restrict) > 0 {
+		var err error
+		if allowed, err = newRestrictionSet(opts.Restrict); err != nil {
+			return nil, err
+		}
+		base |= setupRDisabled
+	}
+	fd, err := setupWithFallback(entries, &p, wanted, base)
 	if err != nil {
 		return nil, err
 	}
@@ -121,17 +139,27 @@ func newIOURing(opts Options) (*Ring, error) {
 		unix.Close(fd)
 		return nil, err
 	}
+	if allowed != nil {
+		// The probe above ran before the restrictions, which bind the
+		// register calls too once the ring is enabled.
+		if err := r.restrict(allowed); err != nil {
+			r.unmap()
+			unix.Close(fd)
+			return nil, err
+		}
+	}
 	return r, nil
 }
 
 // setupWithFallback calls io_uring_setup with every flag group in wanted,
 // dropping the newest group each time the kernel rejects the set, so a ring
-// comes up on older kernels with the features they have.
-func setupWithFallback(entries uint32, p *params, wanted []uint32, attach bool) (int, error) {
-	base := uint32(0)
-	if attach {
-		base = setupAttachWQ
-	}
+// comes up on older kernels with the features they have. The flags of base
+// are never dropped.
+func setupWithFallback(entries uint32, p *params, wanted []uint32, base uint32) (int, error) {
+	// A refusal is explained from the credentials and filters of the
+	// thread that was refused.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	for n := len(wanted); ; n-- {
 		flags := base
 		for _, f := range wanted[:n] {
@@ -145,12 +173,31 @@ func setupWithFallback(entries uint32, p *params, wanted []uint32, attach bool) 
 			return fd, nil
 		}
 		if errno != unix.EINVAL || n == 0 {
-			if errno == unix.ENOSYS || errno == unix.EPERM {
-				return -1, &UnsupportedError{What: "io_uring", Errno: errno}
+			if errno == unix.EINVAL && base&setupRDisabled != 0 {
+				// Either the kernel lacks R_DISABLED, or something else
+				// is wrong: a ring without the flag tells them apart.
+				fd, err := setupWithFallback(entries, p, wanted, base&^setupRDisabled)
+				if err != nil {
+					return -1, err
+				}
+				unix.Close(fd)
+				return -1, &UnsupportedError{What: "restricted rings (IORING_SETUP_R_DISABLED, Linux 5.10)", Errno: errno}
 			}
-			return -1, errno
+			return -1, setupRefused(errno)
 		}
 	}
+}
+
+// setupRefused explains io_uring_setup's errno: a refusal by the system
+// (EPERM, ENOSYS, or ENOMEM under the memlock limit of an old kernel) is an
+// UnsupportedError naming its cause, anything else the errno itself. It
+// runs on the thread that made the call, which setupWithFallback locks.
+func setupRefused(errno unix.Errno) error {
+	cause := readSetupEnv().cause(errno)
+	if errno == unix.ENOSYS || errno == unix.EPERM || cause != "" {
+		return &UnsupportedError{What: "io_uring", Errno: errno, Cause: cause}
+	}
+	return errno
 }
 
 // setupSyscall is a variable so tests can play an older kernel.
@@ -326,7 +373,7 @@ func (r *Ring) drainForClose() error {
 			tick = tt.Handle()
 		}
 		for {
-			if err := r.submitAndWait(1, false); err != nil {
+			if err := r.submitAndWait(1, false); err != nil && err != errReapFirst {
 				return err
 			}
 			for r.reapSilently() > 0 && r.active > 0 {
@@ -390,38 +437,33 @@ func (r *Ring) Run(mode RunMode) error {
 	}
 	switch mode {
 	case NoWait, NoWaitRaw:
-		if err := r.submitAndWait(0, mode == NoWaitRaw); err != nil {
-			return err
-		}
-		_, err := r.reap()
-		return err
+		return r.submitAndReap(mode == NoWaitRaw)
 	case Once:
-		if err := r.submitAndWait(0, false); err != nil {
+		if err := r.submitAndReap(false); err != nil {
 			return err
 		}
-		n, err := r.reap()
-		if err != nil || n > 0 {
+		if r.reaped > 0 {
+			return nil
+		}
+		switch err := r.submitAndWait(1, false); err {
+		case nil:
+			_, err = r.reap()
+			return err
+		case errReapFirst:
+			return r.submitAndReap(false)
+		default:
 			return err
 		}
-		if err := r.submitAndWait(1, false); err != nil {
-			return err
-		}
-		_, err = r.reap()
-		return err
 	default:
 		for {
-			if err := r.submitAndWait(0, false); err != nil {
-				return err
-			}
-			n, err := r.reap()
-			if err != nil {
+			if err := r.submitAndReap(false); err != nil {
 				return err
 			}
 			if r.active == 0 && r.sqeTail == r.sqeHead {
 				return nil
 			}
-			if n == 0 {
-				if err := r.submitAndWait(1, false); err != nil {
+			if r.reaped == 0 {
+				if err := r.submitAndWait(1, false); err != nil && err != errReapFirst {
 					return err
 				}
 			}
@@ -429,8 +471,30 @@ func (r *Ring) Run(mode RunMode) error {
 	}
 }
 
-// submitAndWait publishes prepared SQEs and enters the kernel if there is
-// anything to submit, deferred work to run, or a completion to wait for.
+// submitAndReap submits what is queued and runs the completions that are
+// ready, setting r.reaped to how many ran. When the kernel takes nothing
+// until the completion queue has room, it reaps and submits again, so no
+// entry is left behind for a caller that then waits for its completion;
+// after enterRetries rounds it gives up with EBUSY, the entries still
+// queued.
+func (r *Ring) submitAndReap(raw bool) error {
+	r.reaped = 0
+	for round := 0; ; round++ {
+		err := r.submitAndWait(0, raw)
+		n, rerr := r.reap()
+		r.reaped += n
+		if rerr != nil {
+			return rerr
+		}
+		if err != errReapFirst {
+			return err
+		}
+		if round == enterRetries {
+			return unix.EBUSY
+		}
+	}
+}
+
 func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 	if r.sqeTail != r.sqeHead {
 		atomic.StoreUint32(r.sqTail, r.sqeTail)
@@ -439,6 +503,7 @@ func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 	if r.ep != nil {
 		return r.ep.enter(wait)
 	}
+	busy := 0
 	for {
 		pending := r.sqeHead - atomic.LoadUint32(r.sqHead)
 		var flags uintptr
@@ -455,23 +520,55 @@ func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 		// submitting can wake other threads, and a thread preempted on
 		// its way out of a raw call keeps its P, stalling every
 		// goroutine queued on it for the kernel's time slice.
-		var errno unix.Errno
-		if raw && wait == 0 {
-			_, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), 0, flags, 0, 0)
-		} else {
-			_, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(pending), uintptr(wait), flags, 0, 0)
-		}
+		errno := enterSyscall(r.fd, pending, wait, flags, raw && wait == 0)
 		switch errno {
 		case 0:
 			return nil
 		case unix.EINTR:
 			continue
+		case unix.EBUSY, unix.EAGAIN:
+			// The completion queue is full and the kernel holds
+			// overflowed completions it cannot flush (EBUSY), or it is
+			// short of resources for the requests (EAGAIN). Completions
+			// waiting to be reaped make room: the caller reaps them and
+			// calls again. With none, wait a little and retry; the
+			// entries stay queued, so nothing is lost if it still fails.
+			if r.cqReady() {
+				return errReapFirst
+			}
+			if busy < enterRetries {
+				busy++
+				time.Sleep(time.Duration(busy) * 100 * time.Microsecond)
+				continue
+			}
+			return errno
 		case unix.EEXIST:
 			return ErrWrongThread
 		default:
 			return errno
 		}
 	}
+}
+
+// errReapFirst is submitAndWait's answer when the kernel took nothing for
+// want of room in the completion queue while completions wait there: the
+// caller reaps them and submits again. It never leaves the package.
+var errReapFirst = errors.New("ourio: reap completions before submitting")
+
+// enterRetries bounds submitAndWait's retries of EBUSY and EAGAIN with
+// nothing to reap: about 5 ms in all before the error is returned.
+const enterRetries = 10
+
+// enterSyscall is io_uring_enter: a raw system call when raw is set. It is
+// a variable so that tests can make it fail as the kernel may.
+var enterSyscall = func(fd int, toSubmit, minComplete uint32, flags uintptr, raw bool) unix.Errno {
+	var errno unix.Errno
+	if raw {
+		_, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), 0, flags, 0, 0)
+	} else {
+		_, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), uintptr(minComplete), flags, 0, 0)
+	}
+	return errno
 }
 
 func (r *Ring) cqReady() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) }
@@ -548,6 +645,9 @@ func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 		t.Result.Buf = t.group.buffer(id, res)
 	} else {
 		t.Result.Buf = nil
+	}
+	if t.msg != nil && t.Result.Op == OpRecvmsg {
+		t.recvmsgDone()
 	}
 	if t.Result.Op == OpMsgRing && res < 0 {
 		r.msgFailed(t)
@@ -643,6 +743,11 @@ func (r *Ring) release(t *Task) {
 	t.peer = nil
 	t.path = t.path[:0]
 	t.group = nil
+	t.oob = nil
+	t.mflags = 0
+	if t.msg != nil {
+		t.msg.reset()
+	}
 	t.target = Handle{}
 	t.timer = Handle{}
 	t.link = Handle{}
@@ -671,7 +776,9 @@ func (r *Ring) getSQE() (*sqe, error) {
 		return nil, ErrClosed
 	}
 	if r.sqeTail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
-		if err := r.submitAndWait(0, false); err != nil {
+		// With errReapFirst the queue stays full: EBUSY below, and the
+		// caller runs the ring.
+		if err := r.submitAndWait(0, false); err != nil && err != errReapFirst {
 			return nil, err
 		}
 		if r.sqeTail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
@@ -702,6 +809,9 @@ func (r *Ring) start(op Op, ctx Ctx) (*Task, *sqe, error) {
 	if !r.supports(op) {
 		return nil, nil, &UnsupportedError{What: op.String()}
 	}
+	if r.allowed != nil && !r.allowed[op] {
+		return nil, nil, &UnsupportedError{What: op.String(), Errno: unix.EACCES}
+	}
 	s, err := r.getSQE()
 	if err != nil {
 		return nil, nil, err
@@ -716,13 +826,14 @@ func (r *Ring) Submit() error {
 	if r.closed {
 		return ErrClosed
 	}
-	if err := r.submitAndWait(0, false); err != nil {
-		return err
-	}
-	if r.ep != nil && r.cqReady() {
+	err := r.submitAndWait(0, false)
+	if err == nil && r.ep != nil && r.cqReady() {
 		// Completions made during Submit: make PollableFd readable, as
 		// io_uring's descriptor is, for the poller that calls Run next.
 		r.ep.wake()
 	}
-	return nil
+	if err != errReapFirst {
+		return err
+	}
+	return unix.EBUSY // completions must be run first
 }

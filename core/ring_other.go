@@ -31,6 +31,7 @@ type Ring struct {
 type (
 	timespec struct{ sec, nsec int64 }
 	iovec    struct{}
+	msghdr   struct{}
 )
 
 // New creates a ring on Linux. Off Linux it returns an error matching
@@ -66,6 +67,13 @@ func (r *Ring) Active() int { return 0 }
 // off Linux.
 func (r *Ring) SingleIssuer() bool { return false }
 
+// Allowed reports whether the ring may run op: false off Linux.
+func (r *Ring) Allowed(op Op) bool { return false }
+
+// Restricted reports whether the ring runs under Options.Restrict: false
+// off Linux.
+func (r *Ring) Restricted() bool { return false }
+
 // Ready reports whether completions wait for Run: false off Linux.
 func (r *Ring) Ready() bool { return false }
 
@@ -89,6 +97,10 @@ func (r *Ring) GetTask() *Task { return nil }
 func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
 	return Handle{}, errNoRing
 }
+
+// FreeBufRing releases a registered buffer ring on Linux; off Linux it
+// returns New's error.
+func (r *Ring) FreeBufRing(br *BufRing) error { return errNoRing }
 
 // NewBufRing creates a registered buffer ring on Linux; off Linux it
 // returns New's error (NewUnregisteredBufRing works everywhere).
@@ -189,6 +201,22 @@ func (r *Ring) Poll(fd int, events uint32, ctx Ctx) (Handle, error) { return Han
 
 // PollMultishot is Runtime.PollMultishot; off Linux it returns New's error.
 func (r *Ring) PollMultishot(fd int, events uint32, ctx Ctx) (Handle, error) {
+	return Handle{}, errNoRing
+}
+
+// Sendmsg is Runtime.Sendmsg; off Linux it returns New's error.
+func (r *Ring) Sendmsg(fd int, buf, oob []byte, sa Sockaddr, flags int, ctx Ctx) (Handle, error) {
+	return Handle{}, errNoRing
+}
+
+// Recvmsg is Runtime.Recvmsg; off Linux it returns New's error.
+func (r *Ring) Recvmsg(fd int, buf, oob []byte, flags int, ctx Ctx) (Handle, error) {
+	return Handle{}, errNoRing
+}
+
+// RecvmsgMultishot is Runtime.RecvmsgMultishot; off Linux it returns New's
+// error.
+func (r *Ring) RecvmsgMultishot(fd int, br *BufRing, oobSpace int, flags int, ctx Ctx) (Handle, error) {
 	return Handle{}, errNoRing
 }
 

@@ -46,6 +46,18 @@ type Runtime interface {
 	RecvMultishotLimit(fd int, br *BufRing, limit uint32, ctx Ctx) (Handle, error)
 	// Send sends buf; the result may be short.
 	Send(fd int, buf []byte, flags int, ctx Ctx) (Handle, error)
+	// Sendmsg sends buf and the control data oob to sa, or to the
+	// socket's peer when sa is nil.
+	Sendmsg(fd int, buf, oob []byte, sa Sockaddr, flags int, ctx Ctx) (Handle, error)
+	// Recvmsg receives one message into buf and its control data into
+	// oob; the task's RemoteSockaddr is the sender, OOB the control data
+	// and MsgFlags the message's flags (MSG_TRUNC: buf was short).
+	Recvmsg(fd int, buf, oob []byte, flags int, ctx Ctx) (Handle, error)
+	// RecvmsgMultishot receives messages repeatedly into buffers taken
+	// from br, with room for oobSpace bytes of control data in each; each
+	// completion's Result.Buf is a payload, with the sender, control data
+	// and flags as for Recvmsg. More reports whether more will follow.
+	RecvmsgMultishot(fd int, br *BufRing, oobSpace int, flags int, ctx Ctx) (Handle, error)
 	// Read reads into buf at offset off, or at the file position if off is -1.
 	Read(fd int, buf []byte, off int64, ctx Ctx) (Handle, error)
 	// Write writes buf at offset off, or at the file position if off is -1.

@@ -19,6 +19,12 @@ const (
 	CQEBufferShift = cqeBufferShift
 )
 
+// RecvmsgRoom is what a Ring's RecvmsgMultishot takes of each provided
+// buffer before the control data: the kernel's io_uring_recvmsg_out header
+// (16 bytes) and room for the sender's address (112), so that other
+// runtimes lay their buffers out alike.
+const RecvmsgRoom = 16 + 112
+
 // NewRuntimeTask returns a new task that belongs to rt, for runtimes other
 // than Ring. Handle.Cancel and Handle.SetDeadline on the task's handles call
 // rt. The task starts reserved: not in flight, so its handle is not Live.
@@ -55,6 +61,7 @@ func FinishTask(t *Task) {
 	t.Msg = 0
 	t.Result = Result{}
 	t.bufID = -1
+	t.oob, t.mflags = nil, 0
 	t.gen = (t.gen + 1) & genMask
 	t.state = taskFree
 }
@@ -92,4 +99,12 @@ func mustBeForeign(t *Task) {
 	if t.owner != nil {
 		panic("ourio: runtime hook used on a task that belongs to a *core.Ring")
 	}
+}
+
+// SetTaskMsg sets what Task.OOB and Task.MsgFlags return for a message a
+// Recvmsg received. It is for runtimes other than Ring.
+func SetTaskMsg(t *Task, oob []byte, flags int) {
+	mustBeForeign(t)
+	t.oob = oob
+	t.mflags = int32(flags)
 }

@@ -64,15 +64,18 @@ type Task struct {
 	path   []byte
 	statx  *Statx
 	group  *BufRing
-	sqePos uint32 // index of the task's SQE in submission order
-	target Handle // for internal cancel / deadline tasks, or the task a MsgRing carries
-	peer   *Ring  // the ring a MsgRing targets
-	timer  Handle // deadline timer watching this task
-	link   Handle // linked timeout bounding this task
-	bufID  int32  // provided buffer held in Result.Buf, -1 if none
-	slot   int32  // for a MsgRing task, the peer inbox slot its message fills
-	linked bool   // a linked timeout follows the task's SQE
-	ep     epTask // the epoll backend's state while it performs the task
+	msg    *msghdr // a Sendmsg's or Recvmsg's header, made once and kept with the task
+	oob    []byte  // control data a Recvmsg received, for OOB
+	mflags int32   // a Recvmsg's message flags, for MsgFlags
+	sqePos uint32  // index of the task's SQE in submission order
+	target Handle  // for internal cancel / deadline tasks, or the task a MsgRing carries
+	peer   *Ring   // the ring a MsgRing targets
+	timer  Handle  // deadline timer watching this task
+	link   Handle  // linked timeout bounding this task
+	bufID  int32   // provided buffer held in Result.Buf, -1 if none
+	slot   int32   // for a MsgRing task, the peer inbox slot its message fills
+	linked bool    // a linked timeout follows the task's SQE
+	ep     epTask  // the epoll backend's state while it performs the task
 }
 
 type taskState uint8
@@ -148,10 +151,20 @@ func (t *Task) Statx() *Statx {
 	return t.statx
 }
 
-// RemoteSockaddr returns the peer address an Accept filled in, as the kernel
-// wrote it, valid inside the callback. AcceptMultishot reports no peer: it
-// is zero there.
+// RemoteSockaddr returns the peer address an Accept filled in, or the sender
+// of a message a Recvmsg or RecvmsgMultishot received, as the kernel wrote
+// it, valid inside the callback. AcceptMultishot reports no peer: it is zero
+// there.
 func (t *Task) RemoteSockaddr() *RawSockaddrAny { return &t.sa }
+
+// OOB returns the control data (ancillary data, cmsgs) a Recvmsg or
+// RecvmsgMultishot received, valid inside the callback.
+func (t *Task) OOB() []byte { return t.oob }
+
+// MsgFlags returns the flags of the message a Recvmsg or RecvmsgMultishot
+// received (recvmsg(2)'s msg_flags): MSG_TRUNC when the payload did not fit,
+// MSG_CTRUNC when the control data did not.
+func (t *Task) MsgFlags() int { return int(t.mflags) }
 
 // TakeBuffer keeps the provided buffer in Result.Buf out of the buffer ring
 // after the callback returns. The caller owns the bytes until it passes the id

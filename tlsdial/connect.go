@@ -18,7 +18,8 @@ import (
 // attempt that ConnectToHost or ConnectToAddr started, and never before they
 // return.
 //
-// On success fd is a connected TCP socket, created non-blocking
+// On success fd is a connected TCP socket (a UDP one for UDPConnectToHost
+// and UDPConnectToAddr), created non-blocking
 // (SOCK_NONBLOCK) and close-on-exec (SOCK_CLOEXEC), and err is nil; the
 // callee owns fd and must close it (rt.CloseFd). On failure fd is -1 and err
 // says why, in the forms net.Dialer uses (see ConnectToHost). The returned
@@ -81,6 +82,7 @@ type Attempt struct {
 	delay  time.Duration
 	limit  time.Duration // Config.Timeout
 
+	udp      bool         // a UDP socket is connected, not a TCP one
 	targets  []dialTarget // the literal address, until the race starts
 	deadline time.Time
 
@@ -185,13 +187,18 @@ var (
 // done is nil or the first submission to rt fails. A nil ctx panics, as it
 // does for net.Dialer.
 func ConnectToHost(ctx context.Context, rt core.Runtime, host string, port uint16, cfg *Config, done ConnectFunc) (*Attempt, error) {
+	return connectToHost(ctx, rt, host, port, cfg, done, false)
+}
+
+// connectToHost is ConnectToHost, or UDPConnectToHost when udp is set.
+func connectToHost(ctx context.Context, rt core.Runtime, host string, port uint16, cfg *Config, done ConnectFunc, udp bool) (*Attempt, error) {
 	if host == "" {
-		return ConnectToAddr(ctx, rt, netip.AddrPortFrom(netip.IPv4Unspecified(), port), cfg, done)
+		host = "0.0.0.0"
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return ConnectToAddr(ctx, rt, netip.AddrPortFrom(ip, port), cfg, done)
+		return connectToAddr(ctx, rt, netip.AddrPortFrom(ip, port), cfg, done, udp)
 	}
-	a := newAttempt(ctx, rt, cfg, done)
+	a := newAttempt(ctx, rt, cfg, done, udp)
 	a.host, a.port = host, port
 	a.lookup = defaultLookup
 	if cfg != nil && cfg.Lookup != nil {
@@ -207,19 +214,46 @@ func ConnectToHost(ctx context.Context, rt core.Runtime, host string, port uint1
 // returns. An invalid addr is an error (a *net.OpError over a
 // *net.AddrError), and done is then never called.
 func ConnectToAddr(ctx context.Context, rt core.Runtime, addr netip.AddrPort, cfg *Config, done ConnectFunc) (*Attempt, error) {
+	return connectToAddr(ctx, rt, addr, cfg, done, false)
+}
+
+// connectToAddr is ConnectToAddr, or UDPConnectToAddr when udp is set.
+func connectToAddr(ctx context.Context, rt core.Runtime, addr netip.AddrPort, cfg *Config, done ConnectFunc, udp bool) (*Attempt, error) {
+	a := newAttempt(ctx, rt, cfg, done, udp)
 	if !addr.IsValid() {
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "invalid address", Addr: addr.String()}}
+		return nil, &net.OpError{Op: "dial", Net: a.network(), Err: &net.AddrError{Err: "invalid address", Addr: addr.String()}}
 	}
-	a := newAttempt(ctx, rt, cfg, done)
 	a.targets = []dialTarget{makeTarget(addr.Addr(), addr.Port())}
 	return a.submit()
 }
 
-func newAttempt(ctx context.Context, rt core.Runtime, cfg *Config, done ConnectFunc) *Attempt {
+// UDPConnectToHost connects a UDP socket to port on host, a name or a
+// literal IP address, on the ring, and calls done once with the connected
+// socket (SOCK_DGRAM, non-blocking, close-on-exec) or the error, as
+// ConnectToHost does for TCP: the same resolution, Timeout, context and
+// Cancel, and errors as net.Dialer's for "udp". The addresses are tried in
+// order, as package net does for UDP (no family racing; FallbackDelay does
+// not apply): connect on a datagram socket fails only where no route or
+// address fits, and refusals come later, from the first read or write.
+func UDPConnectToHost(ctx context.Context, rt core.Runtime, host string, port uint16, cfg *Config, done ConnectFunc) (*Attempt, error) {
+	return connectToHost(ctx, rt, host, port, cfg, done, true)
+}
+
+// UDPConnectToAddr connects a UDP socket to addr on the ring and calls
+// done once with it or the error, as UDPConnectToHost does for a literal
+// address.
+func UDPConnectToAddr(ctx context.Context, rt core.Runtime, addr netip.AddrPort, cfg *Config, done ConnectFunc) (*Attempt, error) {
+	return connectToAddr(ctx, rt, addr, cfg, done, true)
+}
+
+func newAttempt(ctx context.Context, rt core.Runtime, cfg *Config, done ConnectFunc, udp bool) *Attempt {
 	if ctx == nil {
 		panic("nil context")
 	}
-	a := &Attempt{rt: rt, ctx: ctx, done: done, delay: cfg.fallbackDelay()}
+	a := &Attempt{rt: rt, ctx: ctx, done: done, delay: cfg.fallbackDelay(), udp: udp}
+	if udp {
+		a.delay = -1 // addresses in order, as package net tries them for UDP
+	}
 	if cfg != nil {
 		a.limit = cfg.Timeout
 	}
@@ -319,7 +353,7 @@ func (a *Attempt) start(rt core.Runtime) error {
 	if !a.deadline.IsZero() {
 		h, err := rt.Timer(time.Until(a.deadline), core.Ctx{Callback: connectCallback, Userdata: a, Msg: uint16(msgTimeout)})
 		if err != nil {
-			return a.finish(rt, -1, &net.OpError{Op: "dial", Net: "tcp", Err: err})
+			return a.finish(rt, -1, &net.OpError{Op: "dial", Net: a.network(), Err: err})
 		}
 		a.timer = h
 	}
@@ -374,13 +408,17 @@ func (r *racer) tryNext(rt core.Runtime) error {
 	for r.next < len(r.targets) {
 		tg := &r.targets[r.next]
 		if !a.deadline.IsZero() && !time.Now().Before(a.deadline) {
-			r.record(tg.opError(neterr.ErrTimeout))
+			r.record(a.targetErr(tg, neterr.ErrTimeout))
 			break
 		}
-		h, err := rt.Socket(tg.family, socketType, syscall.IPPROTO_TCP,
+		typ, proto := socketType, syscall.IPPROTO_TCP
+		if a.udp {
+			typ, proto = datagramType, syscall.IPPROTO_UDP
+		}
+		h, err := rt.Socket(tg.family, typ, proto,
 			core.Ctx{Callback: connectCallback, Userdata: r, Msg: uint16(msgSocket)})
 		if err != nil {
-			r.record(tg.opError(err))
+			r.record(a.targetErr(tg, err))
 			r.next++
 			continue
 		}
@@ -410,14 +448,14 @@ func (r *racer) socketDone(rt core.Runtime, t *core.Task) error {
 	}
 	tg := &r.targets[r.next]
 	if err := t.Err(); err != nil {
-		r.record(tg.opError(os.NewSyscallError("socket", err)))
+		r.record(a.targetErr(tg, os.NewSyscallError("socket", err)))
 		r.next++
 		return r.tryNext(rt)
 	}
 	h, err := rt.Connect(fd, tg.sa, core.Ctx{Callback: connectCallback, Userdata: r, Msg: uint16(msgConnect)})
 	if err != nil {
 		closeSocket(rt, fd)
-		r.record(tg.opError(err))
+		r.record(a.targetErr(tg, err))
 		r.next++
 		return r.tryNext(rt)
 	}
@@ -447,9 +485,9 @@ func (r *racer) connectDone(rt core.Runtime, t *core.Task) error {
 	closeSocket(rt, fd)
 	tg := &r.targets[r.next]
 	if err == syscall.ECANCELED && partial {
-		r.record(tg.opError(neterr.ErrTimeout)) // this address's share of the time ran out
+		r.record(a.targetErr(tg, neterr.ErrTimeout)) // this address's share of the time ran out
 	} else {
-		r.record(tg.opError(os.NewSyscallError("connect", err)))
+		r.record(a.targetErr(tg, os.NewSyscallError("connect", err)))
 	}
 	r.next++
 	return r.tryNext(rt)
@@ -470,7 +508,7 @@ func (a *Attempt) racerFailed(rt core.Runtime, r *racer) error {
 	if a.primary.failed && (a.fallback.failed || len(a.fallback.targets) == 0) {
 		err := a.primary.err
 		if err == nil {
-			err = &net.OpError{Op: "dial", Net: "tcp", Err: neterr.ErrMissingAddress}
+			err = &net.OpError{Op: "dial", Net: a.network(), Err: neterr.ErrMissingAddress}
 		}
 		return a.finish(rt, -1, err)
 	}
@@ -520,17 +558,17 @@ func (a *Attempt) teardown(rt core.Runtime) {
 // cancellation), shaped as net.Dialer shapes it.
 func (a *Attempt) abortErr(cause error) error {
 	if a.host != "" && !a.started {
-		return &net.OpError{Op: "dial", Net: "tcp", Err: dnsError(cause, a.host)}
+		return &net.OpError{Op: "dial", Net: a.network(), Err: dnsError(cause, a.host)}
 	}
 	for _, r := range []*racer{&a.primary, &a.fallback} {
 		if r.busy {
-			return r.targets[r.next].opError(cause)
+			return a.targetErr(&r.targets[r.next], cause)
 		}
 	}
 	if len(a.targets) > 0 { // not started yet
-		return a.targets[0].opError(cause)
+		return a.targetErr(&a.targets[0], cause)
 	}
-	return &net.OpError{Op: "dial", Net: "tcp", Err: cause}
+	return &net.OpError{Op: "dial", Net: a.network(), Err: cause}
 }
 
 func cancelIfLive(rt core.Runtime, h core.Handle) {
@@ -572,6 +610,17 @@ func partialDeadline(now, deadline time.Time, addrsRemaining int) time.Time {
 	return now.Add(timeout)
 }
 
-func (tg *dialTarget) opError(err error) error {
+func (a *Attempt) targetErr(tg *dialTarget, err error) error {
+	if a.udp {
+		return &net.OpError{Op: "dial", Net: "udp", Addr: net.UDPAddrFromAddrPort(tg.ap), Err: err}
+	}
 	return &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(tg.ap), Err: err}
+}
+
+// network is the attempt's network, for its errors.
+func (a *Attempt) network() string {
+	if a.udp {
+		return "udp"
+	}
+	return "tcp"
 }

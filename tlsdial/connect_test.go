@@ -558,7 +558,7 @@ func TestMakeTarget(t *testing.T) {
 		tg = makeTarget(netip.MustParseAddr("fe80::1%"+zone), 443)
 		require.Equal(t, unix.AF_INET6, tg.family)
 		require.Equal(t, uint32(lo.Index), tg.sa.(*unix.SockaddrInet6).ZoneId)
-		require.Equal(t, "[fe80::1%"+zone+"]:443", tg.opError(nil).(*net.OpError).Addr.String())
+		require.Equal(t, "[fe80::1%"+zone+"]:443", (&Attempt{}).targetErr(&tg, nil).(*net.OpError).Addr.String())
 	}
 	require.Zero(t, makeTarget(netip.MustParseAddr("fe80::1%no-such-if0"), 1).sa.(*unix.SockaddrInet6).ZoneId)
 }

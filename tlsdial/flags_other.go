@@ -9,6 +9,7 @@ import "syscall"
 // SOCK_CLOEXEC, and send(2) MSG_NOSIGNAL, only on some systems, so a
 // runtime on another kernel would set those properties itself.
 const (
-	socketType = syscall.SOCK_STREAM
-	sendFlags  = 0
+	socketType   = syscall.SOCK_STREAM
+	datagramType = syscall.SOCK_DGRAM
+	sendFlags    = 0
 )

@@ -59,10 +59,10 @@ func (a *Attempt) resolved(rt core.Runtime, res *resolution) error {
 		a.cancelLookup = nil
 	}
 	if res.err != nil {
-		return a.finish(rt, -1, &net.OpError{Op: "dial", Net: "tcp", Err: dnsError(res.err, a.host)})
+		return a.finish(rt, -1, &net.OpError{Op: "dial", Net: a.network(), Err: dnsError(res.err, a.host)})
 	}
 	if len(res.targets) == 0 {
-		return a.finish(rt, -1, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{
+		return a.finish(rt, -1, &net.OpError{Op: "dial", Net: a.network(), Err: &net.DNSError{
 			Err: "no such host", Name: a.host, IsNotFound: true,
 		}})
 	}

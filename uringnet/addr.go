@@ -17,11 +17,18 @@ func rawToAddr(network string, raw *unix.RawSockaddrAny) net.Addr {
 	if ap, ok := core.SockaddrToAddrPort(raw); ok {
 		// An IPv4-mapped peer of a dual-stack socket keeps its 16-byte
 		// form, as in package net.
-		a := net.TCPAddrFromAddrPort(ap)
+		zone := ""
 		if raw.Addr.Family == unix.AF_INET6 {
 			// A link-local address names its zone, as in net.
-			a.Zone = netaddr.Zone((*unix.RawSockaddrInet6)(unsafe.Pointer(raw)).Scope_id)
+			zone = netaddr.Zone((*unix.RawSockaddrInet6)(unsafe.Pointer(raw)).Scope_id)
 		}
+		if isUDP(network) {
+			a := net.UDPAddrFromAddrPort(ap)
+			a.Zone = zone
+			return a
+		}
+		a := net.TCPAddrFromAddrPort(ap)
+		a.Zone = zone
 		return a
 	}
 	if raw.Addr.Family == unix.AF_UNIX {
@@ -47,12 +54,22 @@ func rawToAddr(network string, raw *unix.RawSockaddrAny) net.Addr {
 }
 
 func localAddr(network string, fd int) net.Addr {
+	return sockName(unix.SYS_GETSOCKNAME, network, fd)
+}
+
+// peerAddr is the address of fd's peer, as localAddr is its own.
+func peerAddr(network string, fd int) net.Addr {
+	return sockName(unix.SYS_GETPEERNAME, network, fd)
+}
+
+// sockName asks the kernel for fd's name (getsockname or getpeername).
+func sockName(call uintptr, network string, fd int) net.Addr {
 	// The raw call: x/sys's Getsockname asks every IPv4 and IPv6 socket
 	// for its protocol too (one more system call per accepted
 	// connection), and allocates the sockaddr it converts.
 	var raw unix.RawSockaddrAny
 	n := uint32(unix.SizeofSockaddrAny)
-	if _, _, errno := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(&raw)), uintptr(unsafe.Pointer(&n))); errno != 0 {
+	if _, _, errno := unix.RawSyscall(call, uintptr(fd), uintptr(unsafe.Pointer(&raw)), uintptr(unsafe.Pointer(&n))); errno != 0 {
 		return nil
 	}
 	return rawToAddr(network, &raw)

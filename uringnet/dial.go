@@ -57,7 +57,7 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		}()
 	}
 	switch network {
-	case "tcp", "tcp4", "tcp6", "unix":
+	case "tcp", "tcp4", "tcp6", "unix", "udp", "udp4", "udp6":
 		if address == "" {
 			return nil, &net.OpError{Op: "dial", Net: network, Err: neterr.ErrMissingAddress}
 		}
@@ -68,6 +68,8 @@ func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.
 		return d.dialUnix(ctx, e, network, address)
 	case "unixgram":
 		return d.dialUnixgram(ctx, network, address)
+	case "udp", "udp4", "udp6":
+		return d.dialUDP(ctx, e, network, address)
 	default:
 		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 	}

@@ -118,6 +118,11 @@ func localSockaddr(family int, local net.Addr) (unix.Sockaddr, error) {
 	switch la := local.(type) {
 	case *net.TCPAddr:
 		return ipSockaddr(family, la)
+	case *net.UDPAddr:
+		if la == nil {
+			return nil, nil
+		}
+		return ipSockaddr(family, &net.TCPAddr{IP: la.IP, Port: la.Port, Zone: la.Zone})
 	}
 	return nil, nil // a unix LocalAddr binds through bindUnixLocal
 }
@@ -139,6 +144,13 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family,
 	}
 	if v6only >= 0 {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
+			unix.Close(fd)
+			return nil, opErr(os.NewSyscallError("setsockopt", err))
+		}
+	}
+	if isUDP(network) {
+		// As package net sets on every datagram socket of IP.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1); err != nil {
 			unix.Close(fd)
 			return nil, opErr(os.NewSyscallError("setsockopt", err))
 		}
@@ -195,6 +207,12 @@ func (d *Dialer) dialOne(ctx context.Context, e *engine, network string, family,
 	}
 	nfd.laddr = localAddr(network, fd)
 	nfd.raddr = raddr
+	if isUDP(network) {
+		if a := peerAddr(network, fd); a != nil {
+			nfd.raddr = a
+		}
+		return newUDPConn(nfd, family, true), nil
+	}
 	if sa, err := unix.Getpeername(fd); err == nil { // as package net
 		nfd.raddr = netaddr.FromSockaddr(network, sa)
 	}

@@ -52,6 +52,10 @@ func (f *netFD) now(s *side, kind int, a args) (int32, bool) {
 		return f.sendNow(a.buf)
 	case kindAccept:
 		return f.acceptNow(s.op.sa)
+	case kindRecvmsg:
+		return f.recvmsgNow(&s.op, a)
+	case kindSendmsg:
+		return f.sendmsgNow(a)
 	}
 	return 0, false
 }

@@ -59,22 +59,17 @@ type engine struct {
 	epReady   func(uintptr) bool
 	onEp      bool
 	rwWaiting int
+	// The group ids of UDP sockets' buffer rings (udpbatch.go): the last
+	// one given out, and those given back; guarded by mu.
+	nextGroup  uint16
+	freeGroups []uint16
 }
 
 // newEngine creates an engine; with a parent, its ring shares the parent's
 // kernel worker pool. An engine for connections watches their readiness
 // in an epoll instance of its own (ready.go).
 func newEngine(parent *core.Ring, forConns bool) (*engine, error) {
-	// uringnet is the io_uring transport: where io_uring is refused it falls
-	// back to package net, not to the epoll backend.
-	opts := core.Options{Entries: 1024, CQEntries: 8192, Backend: core.BackendIOURing}
-	var r *core.Ring
-	var err error
-	if parent != nil {
-		r, err = parent.InitChild(opts)
-	} else {
-		r, err = core.New(opts)
-	}
+	r, err := newEngineRing(parent)
 	if err != nil {
 		return nil, err
 	}
@@ -168,28 +163,34 @@ func startEngines() {
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
+	engines, acceptEngine, enginesErr = buildEngines(n)
+}
+
+// buildEngines creates n connection engines, or as many as the kernel
+// allows past the first, and the listeners' engine.
+func buildEngines(n int) (conns []*engine, accept *engine, err error) {
 	first, err := newEngine(nil, true)
 	if err != nil {
-		enginesErr = err
-		return
+		return nil, nil, err
 	}
-	engines = append(engines, first)
-	for len(engines) < n {
+	conns = append(conns, first)
+	for len(conns) < n {
 		e, err := newEngine(first.ring, true)
 		if err != nil {
 			break // fewer rings still work
 		}
-		engines = append(engines, e)
+		conns = append(conns, e)
 	}
 	// Listeners get a ring of their own. An Accept waits as long as no
 	// client connects, so on a ring shared with connections its goroutine
 	// would be the poller nearly always, and every connection's wait would
 	// cost a second wake-up: the poller's, then the connection goroutine's.
 	if e, err := newEngine(first.ring, false); err == nil {
-		acceptEngine = e
+		accept = e
 	} else {
-		acceptEngine = first
+		accept = first
 	}
+	return conns, accept, nil
 }
 
 // listenEngine returns the engine for a listening socket.

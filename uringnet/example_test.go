@@ -67,3 +67,36 @@ func ExampleDial() {
 	fmt.Println(string(buf))
 	// Output: ping
 }
+
+// ListenPacket replaces net.ListenPacket for UDP, and Dial dials UDP: the
+// same datagrams, read and written on the ring.
+func ExampleListenPacket() {
+	pc, err := uringnet.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo(buf[:n], from) // echo
+		}
+	}()
+
+	c, err := uringnet.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	c.Write([]byte("datagram"))
+	buf := make([]byte, 1500)
+	n, _ := c.Read(buf)
+	fmt.Println(string(buf[:n]))
+	// Output: datagram
+}

@@ -78,12 +78,19 @@ const (
 	kindPollOut
 	kindSplice
 	kindAcceptNoWait
+	kindRecvmsg
+	kindSendmsg
 )
 
 // args are an operation's operands; which ones count depends on its kind.
 type args struct {
 	buf []byte
 	sa  unix.Sockaddr
+	// A message's control data, and a sendmsg's destination in the
+	// kernel's layout (toLen 0 for the socket's peer).
+	oob   []byte
+	to    *unix.RawSockaddrAny
+	toLen uint32
 	// A splice moves n bytes from in (at off, or its position if off is
 	// -1) to out.
 	in, out int
@@ -172,6 +179,10 @@ func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
 			h, err = e.ring.Poll(f.fd, unix.POLLOUT, ctx)
 		case kindSplice:
 			h, err = e.ring.Splice(a.in, a.off, a.out, -1, a.n, unix.SPLICE_F_MOVE, ctx)
+		case kindRecvmsg:
+			h, err = e.ring.Recvmsg(f.fd, a.buf, a.oob, 0, ctx)
+		case kindSendmsg:
+			h, err = e.ring.Sendmsg(f.fd, a.buf, a.oob, rawToSockaddr(a.to, a.toLen), unix.MSG_NOSIGNAL, ctx)
 		}
 		if err != nil {
 			e.mu.Unlock()

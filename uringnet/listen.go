@@ -109,9 +109,9 @@ func (lc *ListenConfig) Listen(ctx context.Context, network, address string) (ne
 // v6only is the IPV6_V6ONLY value to set, or -1 for an IPv4 socket.
 func listenFamily(network string, a *net.TCPAddr) (family, v6only int) {
 	switch {
-	case network == "tcp4":
+	case network == "tcp4" || network == "udp4":
 		return unix.AF_INET, -1
-	case network == "tcp6":
+	case network == "tcp6" || network == "udp6":
 		return unix.AF_INET6, 1
 	case isWildcard(a) || !isIPv4Family(a):
 		return unix.AF_INET6, 0

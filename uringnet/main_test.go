@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/ourio-go/ourio/internal/denyuring"
 )
 
 // TestMain installs the seccomp filter of fallback_test.go, before anything
@@ -13,7 +15,7 @@ import (
 // child; otherwise it only runs the tests.
 func TestMain(m *testing.M) {
 	if os.Getenv(seccompChildEnv) == "1" {
-		if err := denyIOURingSetup(); err != nil {
+		if err := denyuring.Install(true); err != nil {
 			fmt.Fprintf(os.Stderr, "cannot install the seccomp filter: %v\n", err)
 			os.Exit(seccompUnavailableExit)
 		}

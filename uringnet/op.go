@@ -18,11 +18,13 @@ import (
 type op struct {
 	done wakeup // hands the op's completion to its goroutine
 	h    core.Handle
-	// sa receives an accept's peer address; a listener's read side
-	// alone has one, so a connection's ops carry no sockaddr. An accept
-	// must not be submitted without it: Listener.Accept makes it. The
-	// kernel's completion writes it under the engine's mu, and the
-	// Accept reads it after done's token, which orders the two.
+	// sa receives an accept's peer address, or a datagram's sender; a
+	// listener's read side and both sides of a datagram socket have one
+	// (the write side's holds a destination), so a stream connection's
+	// ops carry no sockaddr. An accept or recvmsg must not be submitted
+	// without it: Listener.Accept and newUDPConn make it. The kernel's
+	// completion writes it under the engine's mu, and the caller reads it
+	// after done's token, which orders the two.
 	sa    *unix.RawSockaddrAny
 	e     *engine
 	state opState // guarded by the engine's mu, as are the fields below
@@ -32,8 +34,11 @@ type op struct {
 	// wake it yet and its poll must.
 	parked, takeover, owed bool
 	// res is the kernel's result, written under e.mu before done's
-	// token and read by the op's goroutine after it.
+	// token and read by the op's goroutine after it, as are a recvmsg's
+	// control data length and message flags.
 	res        int32
+	oobn       int32
+	mflags     int32
 	prev, next *op
 	buf        []byte // an awaiting Read's buffer
 }
@@ -43,8 +48,12 @@ type op struct {
 func opDone(_ core.Runtime, t *core.Task) error {
 	o := core.UserdataAs[*op](t)
 	o.res = t.Result.Res
-	if t.Result.Op == core.OpAccept {
+	switch t.Result.Op {
+	case core.OpAccept:
 		*o.sa = *t.RemoteSockaddr()
+	case core.OpRecvmsg:
+		*o.sa = *t.RemoteSockaddr()
+		o.oobn, o.mflags = int32(len(t.OOB())), int32(t.MsgFlags())
 	}
 	o.state = opIdle
 	o.e.wake(o)

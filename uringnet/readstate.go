@@ -27,6 +27,9 @@ package uringnet
 //	            the readiness was stale.
 //	opRecvStop  as opRecv, but a deadline or Close has cancelled the
 //	            receive: whatever it brings, its completion wakes the Read.
+//	opBatch     a UDP socket's ReadBatch parked until its multishot
+//	            receive posts a datagram or ends (udpbatch.go); the
+//	            kernel holds the receive, not the ReadBatch's buffers.
 //
 // Transitions, each made under the engine's mu:
 //
@@ -42,6 +45,9 @@ package uringnet
 //	                       the readiness was stale, the Read waits on
 //	opRecv → opRecvStop    cancelInFlight (deadline or Close)
 //	opRecvStop → opIdle    its completion, whatever it brings
+//	opIdle → opBatch       a ReadBatch parks, having found no datagram
+//	opBatch → opIdle       the multishot receive posted one or ended, or
+//	                       detach (deadline or Close)
 //
 // A side whose op is opAwait, opRecv or opRecvStop counts in the engine's
 // rwWaiting;
@@ -96,6 +102,7 @@ const (
 	opAwait
 	opRecv
 	opRecvStop
+	opBatch
 )
 
 // The bits of side.rs; see above.

@@ -205,8 +205,14 @@ func recvDone(_ core.Runtime, t *core.Task) error {
 // goroutine: at once if it is parked, or, if it is the poller or about to
 // be, through its poll, which sees the op idle. The caller holds e.mu.
 func (e *engine) endAwait(o *op, res int32) {
-	o.state, o.res = opIdle, res
 	e.rwWaiting--
+	e.endWait(o, res)
+}
+
+// endWait ends o's wait in opAwait, opRecv, opRecvStop or opBatch with res
+// and wakes its goroutine, as endAwait says. The caller holds e.mu.
+func (e *engine) endWait(o *op, res int32) {
+	o.state, o.res = opIdle, res
 	switch {
 	case o.parked:
 		e.wake(o)
@@ -228,10 +234,14 @@ func (e *engine) endAwait(o *op, res int32) {
 // away at once, for a deadline or Close; it reports whether it did. The
 // caller holds the engine's mu.
 func (s *side) detach() bool {
-	if s.op.state != opAwait {
+	switch s.op.state {
+	case opAwait:
+		s.op.e.endAwait(&s.op, -int32(unix.EAGAIN))
+	case opBatch:
+		s.op.e.endWait(&s.op, -int32(unix.EAGAIN))
+	default:
 		return false
 	}
-	s.op.e.endAwait(&s.op, -int32(unix.EAGAIN))
 	return true
 }
 

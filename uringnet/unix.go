@@ -25,6 +25,9 @@ func sockType(network string) int {
 	if network == "unixpacket" {
 		return unix.SOCK_SEQPACKET
 	}
+	if isUDP(network) {
+		return unix.SOCK_DGRAM
+	}
 	return unix.SOCK_STREAM
 }
 

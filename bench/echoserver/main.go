@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/ourio-go/ourio/bench/internal/echoserver"
@@ -39,8 +40,14 @@ import (
 	"github.com/ourio-go/ourio/uringnet"
 )
 
+// udpAddrPortConn is what *net.UDPConn and *uringnet.UDPConn both have.
+type udpAddrPortConn interface {
+	ReadFromUDPAddrPort([]byte) (int, netip.AddrPort, error)
+	WriteToUDPAddrPort([]byte, netip.AddrPort) (int, error)
+}
+
 func main() {
-	impl := flag.String("impl", "net", "net, uringnet, callback, callback-epoll, callback-rings, callback-epoll-rings, gnet or netpoll")
+	impl := flag.String("impl", "net", "net, uringnet, callback, callback-epoll, callback-rings, callback-epoll-rings, gnet or netpoll; udp-net, udp-uringnet or udp-callback for UDP")
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks one)")
 	bufSize := flag.Int("buf", 4096, "read buffer size per connection")
 	rings := flag.Int("rings", 0, "serving rings for callback-rings and uringnet (0: one per CPU)")
@@ -104,6 +111,25 @@ func main() {
 			log.Fatal(err)
 		}
 		return
+	case "udp-net", "udp-uringnet":
+		var pc net.PacketConn
+		if *impl == "udp-net" {
+			pc, err = net.ListenPacket("udp", *addr)
+		} else {
+			pc, err = (&uringnet.ListenConfig{NoFallback: true}).ListenPacket(context.Background(), "udp", *addr)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("listening on %s\n", pc.LocalAddr())
+		log.Fatal(echoserver.UDPGoroutine(pc.(udpAddrPortConn), *bufSize))
+	case "udp-callback":
+		fd, bound, err := echoserver.ListenUDPFd(*addr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("listening on %s\n", bound)
+		log.Fatal(echoserver.UDPCallback(fd, *bufSize))
 	default:
 		log.Fatalf("unknown -impl %q (want net, uringnet, callback, callback-epoll, callback-rings, callback-epoll-rings, gnet or netpoll)", *impl)
 	}

@@ -18,6 +18,8 @@ type op struct {
 	multishot bool
 	fd, fd2   int
 	bufs      [][]byte
+	oob       []byte // a Recvmsg's control buffer
+	oobSpace  int    // a multishot Recvmsg's room for control data
 	br        *core.BufRing
 	limit     int // bytes a limited multishot receive may still take; 0 for no limit
 	path      string
@@ -29,8 +31,9 @@ type op struct {
 	hasDeadline bool
 	expired     bool
 
-	cancel cancelMode
-	target core.Handle
+	cancel  cancelMode
+	target  core.Handle
+	waitFor *op // CancelTooLate: the target whose final completion the cancel follows
 
 	peer *Ring      // MsgRing target
 	msg  *core.Task // the task MsgRing carries
@@ -52,6 +55,10 @@ func (o *op) String() string {
 	switch o.kind {
 	case core.OpTimer:
 	case core.OpSocket:
+	case core.OpCancel:
+		if o.waitFor != nil {
+			fmt.Fprintf(&b, " (too late for %v, waiting for its completion)", o.waitFor)
+		}
 	case core.OpOpenat, core.OpStatx:
 		fmt.Fprintf(&b, " %q (dirfd %d)", o.path, o.fd)
 	default:
@@ -74,7 +81,12 @@ type cqe struct {
 	peer   netip.AddrPort
 	accept bool
 	statx  *core.Statx
-	msg    bool // a task another ring sent here
+	msg    bool       // a task another ring sent here
+	link   *core.Task // a task this completion must stay ordered with (see reorder)
+	// A received message's sender, control data and flags (recvmsg).
+	recvmsg  bool
+	oob      []byte
+	msgFlags int
 }
 
 func (c *cqe) final() bool { return c.flags&core.CQEFlagMore == 0 }
@@ -112,6 +124,8 @@ func (m *Ring) step() {
 		m.cq = append(m.cq, cqe{task: t, bufID: -1, msg: true})
 	}
 
+	start := len(m.cq)
+
 	for i := 0; i < len(m.pending); i++ {
 		if o := m.pending[i]; !o.done {
 			m.progress(o)
@@ -125,6 +139,7 @@ func (m *Ring) step() {
 	}
 	clear(m.pending[len(keep):])
 	m.pending = keep
+	m.reorder(start)
 }
 
 // post queues a completion of o; without CQEFlagMore it is the last.
@@ -195,7 +210,7 @@ func (m *Ring) progress(o *op) {
 		o.peer.inboxMu.Unlock()
 		o.msg = nil
 		m.postRes(o, 0)
-	case core.OpSend, core.OpWrite, core.OpWritev:
+	case core.OpSend, core.OpWrite, core.OpWritev, core.OpSendmsg:
 		m.output(o)
 	case core.OpClose:
 		wasOpen := m.closeFd(o.fd)
@@ -220,6 +235,8 @@ func (m *Ring) progress(o *op) {
 		}
 	case core.OpRead, core.OpReadv:
 		m.input(o)
+	case core.OpRecvmsg:
+		m.inputMsg(o)
 	case core.OpAccept, core.OpSocket, core.OpOpenat:
 		for !o.done {
 			r := m.next(o)
@@ -229,9 +246,7 @@ func (m *Ring) progress(o *op) {
 			c := cqe{res: r.value(), peer: r.peer, accept: o.kind == core.OpAccept}
 			if c.res >= 0 {
 				m.opened(int(c.res), o.kind.String())
-				if o.multishot {
-					c.flags = more
-				}
+				c.flags = m.multishotFlags(o, r)
 			}
 			m.post(o, c)
 		}
@@ -242,8 +257,8 @@ func (m *Ring) progress(o *op) {
 				return
 			}
 			c := cqe{res: r.value()}
-			if o.multishot && c.res >= 0 {
-				c.flags = more
+			if c.res >= 0 {
+				c.flags = m.multishotFlags(o, r)
 			}
 			m.post(o, c)
 		}
@@ -267,13 +282,35 @@ func (m *Ring) progress(o *op) {
 func (m *Ring) runCancel(c *op) {
 	var victims []*op
 	if c.cancel == cancelHandle {
-		t, current := core.HandleTask(c.target)
-		if o := m.byTask[t]; current && o != nil && !o.done && o.seq < c.seq {
-			victims = append(victims, o)
-		} else {
-			m.postRes(c, -int32(syscall.ENOENT))
+		if w := c.waitFor; w != nil {
+			// CancelTooLate: the cancel follows its target's final
+			// completion, as the kernel's ENOENT follows it.
+			if w.done {
+				m.post(c, cqe{res: -int32(syscall.ENOENT), link: w.task})
+				c.waitFor = nil
+			}
 			return
 		}
+		t, current := core.HandleTask(c.target)
+		o := m.byTask[t]
+		if !current || o == nil || o.done || o.seq >= c.seq {
+			// The kernel's ENOENT follows a completion it missed.
+			var link *core.Task
+			if current && o != nil {
+				link = t
+			}
+			m.post(c, cqe{res: -int32(syscall.ENOENT), link: link})
+			return
+		}
+		switch m.cancelOutcome(o) {
+		case CancelRunning:
+			m.postRes(c, -int32(syscall.EALREADY))
+			return
+		case CancelTooLate:
+			c.waitFor = o
+			return
+		}
+		victims = append(victims, o)
 	} else {
 		for _, o := range m.pending {
 			if o.done || o.seq >= c.seq || o.kind == core.OpCancel {
@@ -291,19 +328,33 @@ func (m *Ring) runCancel(c *op) {
 	}
 	m.postRes(c, res)
 	for _, o := range victims {
-		m.postRes(o, -int32(syscall.ECANCELED))
+		m.post(o, cqe{res: -int32(syscall.ECANCELED), link: c.task})
 	}
 }
 
 // output completes a send or write, recording the bytes it sends.
 func (m *Ring) output(o *op) {
+	if m.resetFds[o.fd] {
+		m.postRes(o, -int32(syscall.EPIPE))
+		return
+	}
 	var data []byte
 	for _, b := range o.bufs {
 		data = append(data, b...)
 	}
 	n := int32(len(data))
 	if r := m.next(o); r != nil {
+		if r.reset {
+			m.resetConn(o)
+			return
+		}
 		n = r.value()
+	} else if o.kind == core.OpSend && m.faults.inject(FaultReset, o) {
+		m.dropStream(o.fd)
+		m.resetConn(o)
+		return
+	} else if n > 1 && m.faults.inject(FaultShortSend, o) {
+		n = int32(m.faults.shorten(int(n)))
 	}
 	if n > int32(len(data)) {
 		n = int32(len(data))
@@ -314,10 +365,79 @@ func (m *Ring) output(o *op) {
 	m.postRes(o, n)
 }
 
+// resetConn fails o with ECONNRESET and marks its descriptor reset: the
+// peer reset the connection.
+func (m *Ring) resetConn(o *op) {
+	m.resetFds[o.fd] = true
+	m.postRes(o, -int32(syscall.ECONNRESET))
+}
+
+// dropStream discards, when the random-fault mode resets the connection on
+// fd, the rest of the stream scripted for its receives: the data up to and
+// including the reply that ends it (EOF, an error or ConnReset). What is
+// scripted after that is for a later connection with the same number.
+func (m *Ring) dropStream(fd int) {
+	for {
+		r := m.peek(fd, core.OpRecv)
+		if r == nil {
+			return
+		}
+		more := r.isData && len(r.data) > 0
+		m.pop(fd, core.OpRecv)
+		if !more {
+			return
+		}
+	}
+}
+
+// takeReset reports whether r, the next reply for o, resets the
+// connection, scripted or injected, and if so consumes a scripted one and
+// completes o.
+func (m *Ring) takeReset(o *op, kind core.Op, r *Reply) bool {
+	switch {
+	case r.reset:
+		m.pop(o.fd, kind)
+	case kind == core.OpRecv && m.faults.inject(FaultReset, o):
+		m.dropStream(o.fd)
+	default:
+		return false
+	}
+	m.resetConn(o)
+	return true
+}
+
+// transfer returns how many bytes of r one completion with room for
+// space takes: bounded by r's Chunk, and shortened by the random-fault
+// mode.
+func (m *Ring) transfer(o *op, r *Reply, space int) int {
+	n := min(space, len(r.data))
+	if r.chunk > 0 {
+		n = min(n, r.chunk)
+	}
+	if n > 1 && m.faults.inject(FaultShortRecv, o) {
+		n = m.faults.shorten(n)
+	}
+	return n
+}
+
+// multishotFlags returns the flags of a successful completion of o that
+// takes r: CQEFlagMore, unless o is single-shot or r or the random-fault
+// mode ends it.
+func (m *Ring) multishotFlags(o *op, r *Reply) uint32 {
+	if !o.multishot || r.final || m.faults.inject(FaultEndMultishot, o) {
+		return 0
+	}
+	return more
+}
+
 // input completes a recv, read or readv with the next scripted reply.
 func (m *Ring) input(o *op) {
+	if m.resetFds[o.fd] {
+		m.postRes(o, 0)
+		return
+	}
 	r := m.peek(o.fd, o.kind)
-	if r == nil {
+	if r == nil || m.takeReset(o, o.kind, r) {
 		return
 	}
 	if !r.isData || len(r.data) == 0 {
@@ -326,9 +446,14 @@ func (m *Ring) input(o *op) {
 		m.postRes(o, res)
 		return
 	}
+	space := 0
+	for _, b := range o.bufs {
+		space += len(b)
+	}
+	want := m.transfer(o, r, space)
 	n := 0
 	for _, b := range o.bufs {
-		n += copy(b, r.data[n:])
+		n += copy(b, r.data[n:want])
 	}
 	r.data = r.data[n:]
 	if len(r.data) == 0 {
@@ -341,8 +466,12 @@ func (m *Ring) input(o *op) {
 // taking a buffer from its ring for each.
 func (m *Ring) recvMultishot(o *op) {
 	for !o.done {
+		if m.resetFds[o.fd] {
+			m.postRes(o, 0)
+			return
+		}
 		r := m.peek(o.fd, core.OpRecv)
-		if r == nil {
+		if r == nil || m.takeReset(o, core.OpRecv, r) {
 			return
 		}
 		if !r.isData || len(r.data) == 0 {
@@ -350,22 +479,26 @@ func (m *Ring) recvMultishot(o *op) {
 			m.pop(o.fd, core.OpRecv)
 			c := cqe{res: res}
 			if res > 0 {
-				c.flags = more
+				c.flags = m.multishotFlags(o, r)
 			}
 			m.post(o, c)
 			continue
+		}
+		if m.faults.inject(FaultNoBufs, o) {
+			m.postRes(o, -int32(syscall.ENOBUFS))
+			return
 		}
 		id, buf, ok := o.br.Take()
 		if !ok {
 			m.postRes(o, -int32(syscall.ENOBUFS))
 			return
 		}
-		n := copy(buf, r.data)
-		r.data = r.data[n:]
+		n := copy(buf, r.data[:m.transfer(o, r, len(buf))])
+		flags := core.CQEFlagBuffer | uint32(id)<<core.CQEBufferShift | m.multishotFlags(o, r)
+		r.data, r.final = r.data[n:], false
 		if len(r.data) == 0 {
 			m.pop(o.fd, core.OpRecv)
 		}
-		flags := core.CQEFlagBuffer | uint32(id)<<core.CQEBufferShift | more
 		if o.limit > 0 {
 			// As in the kernel, the receive that reaches the limit
 			// fills its buffer and ends the operation.
@@ -406,6 +539,17 @@ func (m *Ring) deliver(c *cqe) error {
 	core.SetTaskBuffer(t, c.bufID)
 	if c.accept {
 		core.AddrPortToRawSockaddr(c.peer, t.RemoteSockaddr())
+	}
+	if c.recvmsg {
+		*t.RemoteSockaddr() = core.RawSockaddrAny{}
+		if c.peer.IsValid() {
+			core.AddrPortToRawSockaddr(c.peer, t.RemoteSockaddr())
+		}
+		core.SetTaskMsg(t, c.oob, c.msgFlags)
+	} else if t.Result.Op == core.OpRecvmsg {
+		// A completion without a datagram shows nothing of the last.
+		*t.RemoteSockaddr() = core.RawSockaddrAny{}
+		core.SetTaskMsg(t, nil, 0)
 	}
 	if c.statx != nil {
 		st := *c.statx

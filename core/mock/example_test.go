@@ -1,6 +1,7 @@
 package mock_test
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 
@@ -81,4 +82,87 @@ func Example_echoHandler() {
 	// Output:
 	// echoed "hello, mock", error <nil>, descriptors: <nil>
 	// echoed "", error connection reset by peer, descriptors: <nil>
+}
+
+// ExampleRing_ScriptCancel shows the three ways a cancel can end when it
+// races the receive it cancels.
+func ExampleRing_ScriptCancel() {
+	m := mock.New(nil)
+	const conn = 7
+	show := func(_ core.Runtime, t *core.Task) error {
+		// Errno names, since each platform words the errors its own way.
+		result := "ok"
+		for _, errno := range []syscall.Errno{syscall.ECANCELED, syscall.ENOENT, syscall.EALREADY} {
+			if errors.Is(t.Err(), errno) {
+				result = errnoName[errno]
+			}
+		}
+		fmt.Printf("  %v: %s\n", t.Result.Op, result)
+		return nil
+	}
+	for _, outcome := range []mock.CancelOutcome{mock.CancelWins, mock.CancelTooLate, mock.CancelRunning} {
+		fmt.Println(outcome)
+		h, _ := m.Recv(conn, make([]byte, 16), 0, core.Ctx{Callback: show})
+		m.ScriptCancel(outcome)
+		h.Cancel(core.Ctx{Callback: show})
+		m.Run(core.UntilDone)
+		if h.Live() {
+			// The receive was not stopped: it ends with its own
+			// result.
+			m.Script(conn, core.OpRecv, mock.Data([]byte("late")))
+			m.Run(core.UntilDone)
+		}
+	}
+	// Output:
+	// CancelWins
+	//   cancel: ok
+	//   recv: ECANCELED
+	// CancelTooLate
+	//   recv: ok
+	//   cancel: ENOENT
+	// CancelRunning
+	//   cancel: EALREADY
+	//   recv: ok
+}
+
+var errnoName = map[syscall.Errno]string{
+	syscall.ECANCELED: "ECANCELED", syscall.ENOENT: "ENOENT", syscall.EALREADY: "EALREADY",
+}
+
+// ExampleRing_SetFaults turns on the random-fault mode with every send
+// short: the application sends the rest until all is gone.
+func ExampleRing_SetFaults() {
+	m := mock.New(nil)
+	if err := m.SetFaults(mock.Faults{Seed: 1, ShortSend: 1}); err != nil {
+		panic(err)
+	}
+	const conn = 7
+	var send func(rt core.Runtime, b []byte) error
+	send = func(rt core.Runtime, b []byte) error {
+		_, err := rt.Send(conn, b, 0, core.Ctx{Callback: func(rt core.Runtime, t *core.Task) error {
+			if err := t.Err(); err != nil {
+				return err
+			}
+			fmt.Printf("sent %d of %d\n", t.N(), len(b))
+			if t.N() < len(b) {
+				return send(rt, b[t.N():])
+			}
+			return nil
+		}})
+		return err
+	}
+	if err := send(m, []byte("hello, world")); err != nil {
+		panic(err)
+	}
+	if err := m.Run(core.UntilDone); err != nil {
+		panic(err)
+	}
+	fmt.Printf("%q after %d faults\n", m.Sent(conn), len(m.Injected()))
+	// Output:
+	// sent 1 of 12
+	// sent 2 of 11
+	// sent 7 of 9
+	// sent 1 of 2
+	// sent 1 of 1
+	// "hello, world" after 4 faults
 }

@@ -39,14 +39,42 @@
 // ExpireDeadlines cancels every operation given a deadline with SetDeadline;
 // they complete with ECANCELED.
 //
+// # Faults
+//
+// Callback code must survive what a kernel does on a bad day, and the mock
+// does it on demand:
+//
+//   - short receives: Data(b).Chunk(n) delivers b at most n bytes per
+//     completion; short sends: Res(n) on a send.
+//   - a connection reset mid-stream: ConnReset, after the Data the peer
+//     sent first. The operation that takes it fails with ECONNRESET; later
+//     receives see end of stream and sends fail with EPIPE, as on Linux.
+//   - ENOBUFS on a multishot receive: Errno(syscall.ENOBUFS) (it also comes
+//     by itself when the buffer ring runs dry).
+//   - a multishot operation ending without core.CQEFlagMore on a success:
+//     Final.
+//   - completions out of order: Reverse.
+//   - a cancel racing the completion it cancels: ScriptCancel with
+//     CancelWins, CancelTooLate or CancelRunning, each completing as the
+//     kernel's cancel does in that case.
+//
+// For property tests, SetFaults turns on a random-fault mode that injects
+// the same faults with the probabilities of a Faults, drawn from a seeded
+// generator: the same seed gives the same run, and Injected tells what was
+// injected. Run a test over many seeds, one subtest per seed, so that a
+// failure names the seed that replays it; the package's echo server
+// example does so.
+//
 // # Semantics
 //
 // Completions behave as on a core.Ring: callbacks run only inside Run, in
-// submission order, with the task's Userdata and Msg; a multishot operation
+// submission order (unless Reverse or the random-fault mode reorders them),
+// with the task's Userdata and Msg; a multishot operation
 // keeps its task until its final completion; Handle.Cancel completes the
 // target with ECANCELED and the cancel with nil, or ENOENT when the target
 // had already completed (as from the kernel, the cancel's callback runs
-// first); errors are syscall.Errno values; a callback error
+// first), unless ScriptCancel or the random-fault mode makes it lose the
+// race; errors are syscall.Errno values; a callback error
 // stops Run and is returned, and completions not yet run wait for the next
 // Run. Run(UntilDone) returns once nothing pending can complete (Active
 // reports what still waits for a reply); Run(Once) returns ErrWouldBlock
@@ -120,6 +148,11 @@ type Ring struct {
 	sent    map[int][]byte
 	now     time.Time
 
+	resetFds map[int]bool    // descriptors whose peer reset the connection
+	races    []CancelOutcome // outcomes ScriptCancel queued for the next cancels
+	faults   *faultState     // the random-fault mode, nil when off
+	reverse  bool            // Reverse: deliver the next batch in reverse
+
 	fds      map[int]string // open descriptors and what opened them
 	closed   map[int]bool   // descriptors closed at least once
 	problems []error
@@ -148,6 +181,7 @@ func New(tb testing.TB) *Ring {
 		now:      time.Now(),
 		fds:      make(map[int]string),
 		closed:   make(map[int]bool),
+		resetFds: make(map[int]bool),
 	}
 	if tb != nil {
 		tb.Helper()
@@ -167,15 +201,20 @@ func (m *Ring) cleanup() {
 }
 
 // Reply is one scripted result. Make it with Data, EOF, Errno, Res, OK,
-// Accepted or Stat.
+// Accepted, Stat or ConnReset, and shape it with Chunk or Final.
 type Reply struct {
 	data    []byte
 	isData  bool
 	res     int32
 	err     syscall.Errno
 	peer    netip.AddrPort
+	oob     []byte
+	isMsg   bool
 	statx   *core.Statx
 	isStatx bool
+	chunk   int  // most bytes one completion takes from data; 0 for no bound
+	final   bool // the multishot completion that takes this reply ends the operation
+	reset   bool // the peer resets the connection
 }
 
 // Data is a reply for Recv, RecvMultishot, Read and Readv that delivers b.
@@ -214,6 +253,8 @@ func Stat(st core.Statx) Reply { return Reply{statx: &st, isStatx: true} }
 // value is the result the reply gives an operation that moves no data.
 func (r *Reply) value() int32 {
 	switch {
+	case r.reset:
+		return -int32(syscall.ECONNRESET)
 	case r.err != 0:
 		return -int32(r.err)
 	case r.isData:
@@ -229,6 +270,7 @@ var scriptable = map[core.Op]bool{
 	core.OpReadv: true, core.OpWritev: true, core.OpSplice: true,
 	core.OpClose: true, core.OpPoll: true, core.OpSocket: true,
 	core.OpShutdown: true, core.OpOpenat: true, core.OpStatx: true,
+	core.OpSendmsg: true, core.OpRecvmsg: true,
 }
 
 // Script queues replies for the next operations op on fd, in order; one
@@ -329,10 +371,12 @@ func (m *Ring) opened(fd int, what string) {
 		return
 	}
 	m.fds[fd] = what
+	delete(m.resetFds, fd)
 }
 
 // closeFd records fd as closed, reporting whether it was open.
 func (m *Ring) closeFd(fd int) bool {
+	delete(m.resetFds, fd)
 	if _, ok := m.fds[fd]; ok {
 		delete(m.fds, fd)
 		m.closed[fd] = true
