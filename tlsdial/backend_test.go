@@ -49,6 +49,9 @@ var backendSuite = []struct {
 	{"RingConnDeadlines", TestRingConnDeadlines},
 	{"RingConnClose", TestRingConnClose},
 	{"RingConnSteadyStateAllocs", TestRingConnSteadyStateAllocs},
+	{"UDPConnectToAddr", TestUDPConnectToAddr},
+	{"UDPConnectToHost", TestUDPConnectToHost},
+	{"UDPConnectErrors", TestUDPConnectErrors},
 }
 
 func TestBackends(t *testing.T) {
