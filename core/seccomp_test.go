@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/ourio-go/ourio/internal/denyuring"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
@@ -33,53 +33,12 @@ const (
 
 func TestMain(m *testing.M) {
 	if os.Getenv(ktSeccompEnv) == "1" {
-		if err := ktDenyIOURingSetup(); err != nil {
+		if err := denyuring.Install(true); err != nil {
 			fmt.Fprintf(os.Stderr, "cannot install the seccomp filter: %v\n", err)
 			os.Exit(ktSeccompNoFilterRC)
 		}
 	}
 	os.Exit(m.Run())
-}
-
-// ktAuditArch is seccomp's AUDIT_ARCH_* for Go's system calls.
-var ktAuditArch = map[string]uint32{
-	"amd64": unix.AUDIT_ARCH_X86_64,
-	"arm64": unix.AUDIT_ARCH_AARCH64,
-	"386":   unix.AUDIT_ARCH_I386,
-}
-
-// ktDenyIOURingSetup installs in every thread a filter that fails
-// io_uring_setup with EPERM and allows every other system call.
-func ktDenyIOURingSetup() error {
-	arch, ok := ktAuditArch[runtime.GOARCH]
-	if !ok {
-		return fmt.Errorf("no AUDIT_ARCH known for %s", runtime.GOARCH)
-	}
-	prog := []unix.SockFilter{
-		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 4}, // seccomp_data.arch
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: arch, Jt: 0, Jf: 3},
-		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: unix.SYS_IO_URING_SETUP, Jt: 0, Jf: 1},
-		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
-		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
-	}
-	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-	// no_new_privs and the filter must be set from the same thread for
-	// TSYNC to carry both to the others.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return err
-	}
-	tid, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
-	runtime.KeepAlive(prog)
-	if errno != 0 {
-		return errno
-	}
-	if tid != 0 {
-		return fmt.Errorf("thread %d could not take the filter", tid)
-	}
-	return nil
 }
 
 func TestSelectionUnderSeccomp(t *testing.T) {
@@ -124,6 +83,7 @@ func TestSelectionChild(t *testing.T) {
 	require.Equal(t, BackendEpoll, r.Backend())
 	require.ErrorIs(t, r.IOURingError(), syscall.EPERM)
 	require.ErrorIs(t, r.IOURingError(), errors.ErrUnsupported)
+	require.Contains(t, r.IOURingError().Error(), "seccomp", "the reason names the filter")
 	t.Logf("New picked %v because: %v", r.Backend(), r.IOURingError())
 	child, err := r.InitChild(Options{})
 	require.NoError(t, err)
