@@ -77,9 +77,12 @@
 // nothing completes while the ring's goroutine is outside Run or Submit
 // (PollableFd, the epoll descriptor, and Ready say when there is work for
 // Run); accept, connect and splice put their descriptors in nonblocking
-// mode, as package net does; a descriptor must be closed through CloseFd
-// (or after the ring is closed) for its number to be watched afresh when
-// reused; and work on the pool cannot be cancelled once started
+// mode, as package net does; an operation on a descriptor number that was
+// closed outside the ring (not with CloseFd) and reused by a descriptor
+// made outside it may wait up to 100ms before the ring notices that epoll
+// dropped the old registration and watches the new descriptor (numbers
+// handed out by the ring's own accept, socket and openat are renewed at
+// once); and work on the pool cannot be cancelled once started
 // (EALREADY), like io_uring's worker threads.
 //
 // # Platforms
