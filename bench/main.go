@@ -11,7 +11,7 @@
 // 1,000 connections, giving messages per second, p50 and p99 round trip,
 // server CPU and context switches per message, syscalls per message and
 // the load generator's own CPU. Each server (bench/echoserver with -impl
-// net, uringnet, callback, callback-rings, gnet or netpoll) is built into a
+// net, uringnet, callback, callback-epoll, callback-rings, callback-epoll-rings, gnet or netpoll) is built into a
 // temporary directory and run as its own process, so its CPU time, summed
 // from /proc/PID/task/*/schedstat, is apart from the load generator's. The
 // generator is in this process: by default (-gen ring) every connection on
@@ -75,7 +75,7 @@ type config struct {
 }
 
 // echoImpls are the -impl values of bench/echoserver, in the default order.
-var echoImpls = []string{"net", "uringnet", "callback", "callback-rings", "gnet", "netpoll"}
+var echoImpls = []string{"net", "uringnet", "callback", "callback-epoll", "callback-rings", "callback-epoll-rings", "gnet", "netpoll"}
 
 func main() {
 	log.SetFlags(0)

@@ -520,6 +520,12 @@ var targetSpecs = []targetSpec{
 	{server: "callback", versus: "netpoll", fig: figCPU, limit: 1, strict: true},
 	{server: "callback-rings", versus: "gnet", fig: figCPU, limit: 1, strict: true},
 	{server: "callback-rings", versus: "netpoll", fig: figCPU, limit: 1, strict: true},
+	// The epoll backend: no more CPU per message than gnet, the best epoll
+	// event loop in Go, and at least its throughput.
+	{server: "callback-epoll", versus: "gnet", fig: figCPU, limit: 1},
+	{server: "callback-epoll", versus: "gnet", fig: figMsgs, limit: 1, atLeast: true},
+	{server: "callback-epoll-rings", versus: "gnet", fig: figCPU, limit: 1},
+	{server: "callback-epoll-rings", versus: "gnet", fig: figMsgs, limit: 1, atLeast: true},
 	{server: "uringnet", versus: "net", fig: figMsgs, limit: 1, atLeast: true},
 	{server: "uringnet", versus: "net", fig: figCPU, limit: 1},
 	{server: "uringnet", versus: "net", fig: figP99, limit: 1},

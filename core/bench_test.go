@@ -12,7 +12,7 @@ import (
 )
 
 func BenchmarkNop(b *testing.B) {
-	r, err := New(Options{})
+	r, err := ktNew(Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func BenchmarkNop(b *testing.B) {
 }
 
 func BenchmarkNopBatch64(b *testing.B) {
-	r, err := New(Options{})
+	r, err := ktNew(Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -141,8 +141,8 @@ func echoStep(rt Runtime, t *Task) error {
 	return nil
 }
 
-func benchmarkEchoCallback(b *testing.B, conns, size int) {
-	r, err := New(Options{})
+func benchmarkEchoCallback(b *testing.B, backend Backend, conns, size int) {
+	r, err := New(Options{Backend: backend})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -201,7 +201,8 @@ func benchmarkEchoStdNet(b *testing.B, conns, size int) {
 
 func BenchmarkEcho(b *testing.B) {
 	for _, conns := range []int{1, 16} {
-		b.Run("callback/conns="+itoa(conns), func(b *testing.B) { benchmarkEchoCallback(b, conns, 64) })
+		b.Run("callback/conns="+itoa(conns), func(b *testing.B) { benchmarkEchoCallback(b, BackendIOURing, conns, 64) })
+		b.Run("callback-epoll/conns="+itoa(conns), func(b *testing.B) { benchmarkEchoCallback(b, BackendEpoll, conns, 64) })
 		b.Run("stdnet/conns="+itoa(conns), func(b *testing.B) { benchmarkEchoStdNet(b, conns, 64) })
 	}
 }

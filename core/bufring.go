@@ -96,6 +96,10 @@ func (br *BufRing) Take() (id uint16, buf []byte, ok bool) {
 	return id, br.data[int(id)*br.size : (int(id)+1)*br.size], true
 }
 
+// untake gives back the buffer Take returned last, unused, as the kernel
+// does when a receive it picked a buffer for finds no data.
+func (br *BufRing) untake() { br.head-- }
+
 // buffer returns the first n bytes of buffer id.
 func (br *BufRing) buffer(id uint16, n int32) []byte {
 	if n < 0 {

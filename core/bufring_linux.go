@@ -17,6 +17,19 @@ func (r *Ring) NewBufRing(group uint16, count uint16, size int) (*BufRing, error
 	if err != nil {
 		return nil, err
 	}
+	if r.ep != nil {
+		for _, other := range r.bufRings {
+			if other.group == group {
+				br.unmap()
+				return nil, unix.EEXIST
+			}
+		}
+		// The epoll backend takes buffers from the ring itself, as the
+		// kernel would (BufRing.Take).
+		br.ring = r
+		r.bufRings = append(r.bufRings, br)
+		return br, nil
+	}
 	reg := bufReg{ringAddr: uint64(uintptr(unsafe.Pointer(&br.mem[0]))), ringEntries: uint32(count), bgid: group}
 	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerPbufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
 	if errno != 0 {
@@ -32,7 +45,7 @@ func (r *Ring) NewBufRing(group uint16, count uint16, size int) (*BufRing, error
 }
 
 func (br *BufRing) release() {
-	if br.ring != nil {
+	if br.ring != nil && br.ring.ep == nil {
 		reg := bufReg{bgid: br.group}
 		unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(br.ring.fd), unregisterPbufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0)
 	}

@@ -54,6 +54,37 @@
 // msg_ring, cancel by fd). Tests run on the real kernel, including the
 // fallback paths.
 //
+// # Backends
+//
+// On Linux a Ring runs on io_uring or on epoll (Options.Backend). New takes
+// io_uring where the kernel allows it and epoll where io_uring_setup is
+// refused: Docker's and containerd's default seccomp profiles, the
+// kernel.io_uring_disabled sysctl, kernels without io_uring. Ring.Backend
+// says which one runs and Ring.IOURingError why io_uring was refused.
+//
+// The epoll backend keeps the Ring's submission and completion queues in Go
+// memory and performs each submitted entry itself, with nonblocking system
+// calls; an operation that would block waits on its descriptor's
+// edge-triggered epoll registration and is attempted again when it becomes
+// ready. Timers and deadlines run on a heap behind one timerfd, MsgRing and
+// Post wake the ring through an eventfd, and what epoll cannot wait for
+// (openat, statx, reads and writes of regular files) runs on a small shared
+// worker pool whose results complete on the ring's goroutine. The callback
+// API is the same code on both: the same Task, Handle, Msg, Userdata,
+// completion flags (multishot operations report More, receives into a
+// BufRing take its buffers as the kernel would and end with ENOBUFS when it
+// is empty) and errors. What differs is where the work happens: on epoll
+// nothing completes while the ring's goroutine is outside Run or Submit
+// (PollableFd, the epoll descriptor, and Ready say when there is work for
+// Run); accept, connect and splice put their descriptors in nonblocking
+// mode, as package net does; an operation on a descriptor number that was
+// closed outside the ring (not with CloseFd) and reused by a descriptor
+// made outside it may wait up to 100ms before the ring notices that epoll
+// dropped the old registration and watches the new descriptor (numbers
+// handed out by the ring's own accept, socket and openat are renewed at
+// once); and work on the pool cannot be cancelled once started
+// (EALREADY), like io_uring's worker threads.
+//
 // # Platforms
 //
 // The package builds on every platform Go supports, and everything but the

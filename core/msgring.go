@@ -35,7 +35,7 @@ func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
 		return Handle{}, ErrForeignTask
 	}
 	task.state = taskReserved
-	if !opSupported(OpMsgRing) {
+	if !r.supports(OpMsgRing) {
 		r.release(task)
 		return Handle{}, &UnsupportedError{What: OpMsgRing.String()}
 	}
@@ -57,6 +57,20 @@ func (r *Ring) MsgRing(target Runtime, task *Task, ctx Ctx) (Handle, error) {
 	t.slot = slot
 	t.target = Handle{task: task, gen: task.gen}
 	t.peer = tr
+	if r.ep == nil && tr.ep != nil {
+		// io_uring cannot post into an epoll ring: the message goes to
+		// the target's mail now and the SQE completes as a NOP.
+		if err := tr.mailMessage(inboxFlag | uint64(slot)); err != nil {
+			// The target closed meanwhile: a MSG_RING to no ring
+			// completes with EBADF, as one to a closed ring would,
+			// and msgFailed takes the task back.
+			s.opcode = opMsgRing
+			s.fd = -1
+			return t.Handle(), nil
+		}
+		s.opcode = opNop
+		return t.Handle(), nil
+	}
 	s.opcode = opMsgRing
 	s.fd = int32(tr.fd)
 	s.addr = msgData

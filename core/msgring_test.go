@@ -11,7 +11,7 @@ import (
 // TestRuntimeMsgRing ports the project's defining example: a task sent from
 // one ring runs on the other, and each ring sees only its own completion.
 func TestRuntimeMsgRing(t *testing.T) {
-	rt1, err := New(Options{Entries: 16})
+	rt1, err := ktNew(Options{Entries: 16})
 	require.NoError(t, err)
 	defer rt1.Close()
 	rt2, err := rt1.InitChild(Options{Entries: 16})

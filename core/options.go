@@ -14,6 +14,10 @@ type Options struct {
 	// (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN), the cheapest
 	// mode, and rejects any other thread with ErrWrongThread.
 	SingleIssuer bool
+	// Backend chooses the kernel interface. The zero value, BackendAuto,
+	// takes io_uring and falls back to epoll where io_uring is refused;
+	// forcing a backend the system refuses makes New fail.
+	Backend Backend
 	// Restrict, when not empty, limits the ring to these operations: the
 	// ring starts disabled (IORING_SETUP_R_DISABLED), the kernel is told
 	// the opcodes they use and the runtime's own (nop, cancel, timeouts;

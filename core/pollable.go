@@ -21,11 +21,18 @@ const registerEventfd = 4
 // an eventfd registered with the ring (IORING_REGISTER_EVENTFD), which the
 // kernel signals when work arrives and Run drains. Do not close or read the
 // returned descriptor; Close releases it.
+//
+// On the epoll backend it is the ring's epoll instance, which polls readable
+// when Run has work: a descriptor an operation waits on became ready, a
+// timer expired, a message or worker-pool result arrived, or Submit left
+// completions in the queue.
 func (r *Ring) PollableFd() (int, error) {
 	if r.closed {
 		return -1, ErrClosed
 	}
-	if r.setupFlags&setupDeferTaskrun == 0 {
+	if r.ep != nil || r.setupFlags&setupDeferTaskrun == 0 {
+		// An epoll ring's descriptor is its epoll instance, readable when
+		// a descriptor it waits on is ready or mail has arrived.
 		return r.fd, nil
 	}
 	if r.evfd > 0 {

@@ -69,7 +69,7 @@ func TestSetupRefusedBySeccomp(t *testing.T) {
 		if err := denyuring.Install(false); err != nil {
 			return err
 		}
-		_, err := New(Options{})
+		_, err := New(Options{Backend: BackendIOURing})
 		var ue *UnsupportedError
 		if !errors.As(err, &ue) || !errors.Is(err, errors.ErrUnsupported) || !errors.Is(err, syscall.EPERM) {
 			return errors.New("New under the filter: " + errorString(err) + ", want an UnsupportedError with EPERM")
@@ -131,7 +131,7 @@ func TestSetupRefusedBySysctl(t *testing.T) {
 		if err := unix.Capset(&hdr, &data[0]); err != nil {
 			return err
 		}
-		_, err := New(Options{})
+		_, err := New(Options{Backend: BackendIOURing})
 		var ue *UnsupportedError
 		if !errors.As(err, &ue) || !errors.Is(err, syscall.EPERM) {
 			return errors.New("New without CAP_SYS_ADMIN under io_uring_disabled=1: " + errorString(err))
@@ -142,7 +142,7 @@ func TestSetupRefusedBySysctl(t *testing.T) {
 		if err := unix.Setgroups([]int{gid}); err != nil {
 			return err
 		}
-		r, err := New(Options{})
+		r, err := New(Options{Backend: BackendIOURing})
 		if err != nil {
 			return errors.New("New in io_uring_group: " + err.Error())
 		}

@@ -119,7 +119,7 @@ func (r *Ring) restrict(allowed restrictionSet) error {
 // Allowed reports whether the ring may run op: the kernel supports it and,
 // on a restricted ring, Options.Restrict lists it.
 func (r *Ring) Allowed(op Op) bool {
-	return opSupported(op) && (r.allowed == nil || r.allowed[op])
+	return r.supports(op) && (r.allowed == nil || r.allowed[op])
 }
 
 // Restricted reports whether the ring runs under Options.Restrict.

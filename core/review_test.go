@@ -175,7 +175,7 @@ func TestReviewDeadlineMovedAfterTimerFired(t *testing.T) {
 func TestReviewCloseWrongThread(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	r, err := New(Options{Entries: 8, SingleIssuer: true})
+	r, err := ktNew(Options{Entries: 8, SingleIssuer: true})
 	require.NoError(t, err)
 	if !r.SingleIssuer() {
 		r.Close()
@@ -214,7 +214,7 @@ func TestReviewCloseWrongThread(t *testing.T) {
 // the pipe, a queued close closed the descriptor and a queued message was
 // delivered.
 func TestReviewCloseDoesNotRunQueued(t *testing.T) {
-	r, err := New(Options{Entries: 8})
+	r, err := ktNew(Options{Entries: 8})
 	require.NoError(t, err)
 	rd, wr := ktPipe(t)
 	spare, err := unix.Dup(wr)
@@ -268,7 +268,7 @@ func TestReviewThreadStopTwice(t *testing.T) {
 // was closed. The stop message cannot be sent; Stop must say so instead of
 // waiting forever for the thread to end.
 func TestReviewThreadStopAfterParentClose(t *testing.T) {
-	parent, err := New(Options{Entries: 8})
+	parent, err := ktNew(Options{Entries: 8})
 	require.NoError(t, err)
 	th, err := parent.SpawnThread(Options{Entries: 8}, nil)
 	require.NoError(t, err)

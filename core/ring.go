@@ -66,7 +66,11 @@ type Ring struct {
 	evfd     int // eventfd behind PollableFd for single-issuer rings, or 0
 	stale    uint64
 	tid      int // the thread that created a single-issuer ring, or 0
-	reaped   int // completions the last submitAndReap ran
+
+	backend  Backend    // BackendIOURing or BackendEpoll
+	ep       *epollRing // the epoll backend, or nil on io_uring
+	uringErr error      // why io_uring_setup was refused, for IOURingError
+	reaped   int        // completions the last submitAndReap ran
 	// allowed is the set of operations of a restricted ring
 	// (Options.Restrict), nil when every operation may run.
 	allowed restrictionSet
@@ -74,8 +78,8 @@ type Ring struct {
 
 const chunkSize = 128
 
-// New creates a ring.
-func New(opts Options) (*Ring, error) {
+// newIOURing creates a ring on io_uring.
+func newIOURing(opts Options) (*Ring, error) {
 	entries := opts.Entries
 	if entries == 0 {
 		entries = 256
@@ -121,7 +125,7 @@ func New(opts Options) (*Ring, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Ring{fd: fd, setupFlags: p.flags, features: p.features}
+	r := &Ring{fd: fd, setupFlags: p.flags, features: p.features, backend: BackendIOURing}
 	if r.SingleIssuer() {
 		r.tid = unix.Gettid()
 	}
@@ -264,12 +268,24 @@ func (r *Ring) InitChild(opts Options) (*Ring, error) {
 	if r.closed {
 		return nil, ErrClosed
 	}
-	opts.attachWQ = r.fd
+	r.childOptions(&opts)
 	return New(opts)
+}
+
+// childOptions makes opts create a ring like r: on r's backend and, on
+// io_uring, sharing r's worker pool.
+func (r *Ring) childOptions(opts *Options) {
+	if opts.Backend == BackendAuto {
+		opts.Backend = r.backend
+	}
+	if r.ep == nil {
+		opts.attachWQ = r.fd
+	}
 }
 
 // Fd returns the ring's file descriptor. It polls readable when completions
 // are waiting, which lets another event loop drive the ring; see PollableFd.
+// On the epoll backend it is the ring's epoll instance.
 func (r *Ring) Fd() int { return r.fd }
 
 // Active returns how many submitted tasks still await their final completion.
@@ -307,6 +323,9 @@ func (r *Ring) Close() error {
 	r.closed = true
 	r.dropInbox() // before the fd closes: Post sends to it under the inbox lock
 	r.unmap()
+	if r.ep != nil {
+		r.ep.close()
+	}
 	if cerr := unix.Close(r.fd); err == nil {
 		err = cerr
 	}
@@ -481,6 +500,9 @@ func (r *Ring) submitAndWait(wait uint32, raw bool) error {
 		atomic.StoreUint32(r.sqTail, r.sqeTail)
 		r.sqeHead = r.sqeTail
 	}
+	if r.ep != nil {
+		return r.ep.enter(wait)
+	}
 	busy := 0
 	for {
 		pending := r.sqeHead - atomic.LoadUint32(r.sqHead)
@@ -555,7 +577,11 @@ func (r *Ring) cqReady() bool { return *r.cqHead != atomic.LoadUint32(r.cqTail) 
 // completion queue's indices, so a goroutine may call it while another owns
 // the ring, as the test another event loop runs when PollableFd polls
 // readable; it must not be called after Close.
-func (r *Ring) Ready() bool { return r.cqReady() }
+//
+// On the epoll backend completions are made by the ring's goroutine, so
+// Ready also reports work waiting for Run to make them: a descriptor the
+// ring waits on is ready, a timer expired or a message arrived.
+func (r *Ring) Ready() bool { return r.cqReady() || (r.ep != nil && r.ep.pending()) }
 
 // reap runs the callbacks of every completion that is ready.
 func (r *Ring) reap() (int, error) {
@@ -780,7 +806,7 @@ func (r *Ring) launch(t *Task, s *sqe, op Op, ctx Ctx) {
 // start prepares a user operation: it checks kernel support, takes an SQE
 // and a task, and links them.
 func (r *Ring) start(op Op, ctx Ctx) (*Task, *sqe, error) {
-	if !opSupported(op) {
+	if !r.supports(op) {
 		return nil, nil, &UnsupportedError{What: op.String()}
 	}
 	if r.allowed != nil && !r.allowed[op] {
@@ -800,7 +826,13 @@ func (r *Ring) Submit() error {
 	if r.closed {
 		return ErrClosed
 	}
-	if err := r.submitAndWait(0, false); err != errReapFirst {
+	err := r.submitAndWait(0, false)
+	if err == nil && r.ep != nil && r.cqReady() {
+		// Completions made during Submit: make PollableFd readable, as
+		// io_uring's descriptor is, for the poller that calls Run next.
+		r.ep.wake()
+	}
+	if err != errReapFirst {
 		return err
 	}
 	return unix.EBUSY // completions must be run first

@@ -257,3 +257,14 @@ func (th *Thread) Stop() error { return errNoRing }
 // Done returns a channel that receives the thread's final error; off Linux
 // it is nil, as no thread runs.
 func (th *Thread) Done() <-chan error { return nil }
+
+// epTask is the epoll backend's per-task state on Linux; empty elsewhere.
+type epTask struct{}
+
+// Backend returns the backend a ring runs on; off Linux no ring runs and it
+// returns BackendAuto.
+func (r *Ring) Backend() Backend { return BackendAuto }
+
+// IOURingError returns why io_uring was refused on Linux; off Linux it
+// returns New's error.
+func (r *Ring) IOURingError() error { return errNoRing }

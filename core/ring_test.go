@@ -20,7 +20,7 @@ import (
 // ktRing creates a ring that is closed when the test ends.
 func ktRing(t testing.TB, opts Options) *Ring {
 	t.Helper()
-	r, err := New(opts)
+	r, err := ktNew(opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { r.Close() })
 	return r
@@ -235,7 +235,7 @@ func TestSubmissionQueueFull(t *testing.T) {
 }
 
 func TestCloseWithOperationsInFlight(t *testing.T) {
-	r, err := New(Options{Entries: 8})
+	r, err := ktNew(Options{Entries: 8})
 	require.NoError(t, err)
 	a, b := ktSocketPair(t)
 	ran := 0
@@ -294,7 +294,10 @@ func TestInitChild(t *testing.T) {
 	require.NoError(t, err)
 	defer child.Close()
 	require.NotEqual(t, parent.Fd(), child.Fd())
-	require.NotZero(t, child.setupFlags&setupAttachWQ, "child must share the parent's worker pool")
+	require.Equal(t, parent.Backend(), child.Backend(), "a child runs on its parent's backend")
+	if child.Backend() == BackendIOURing {
+		require.NotZero(t, child.setupFlags&setupAttachWQ, "child must share the parent's worker pool")
+	}
 
 	// The rings are independent: each runs only its own completions.
 	var pr, cr ktRec
@@ -425,7 +428,7 @@ func TestPollableFd(t *testing.T) {
 func TestPollableFdSingleIssuer(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	r, err := New(Options{Entries: 8, SingleIssuer: true})
+	r, err := ktNew(Options{Entries: 8, SingleIssuer: true})
 	require.NoError(t, err)
 	defer r.Close()
 	require.True(t, r.SingleIssuer())
@@ -442,7 +445,7 @@ func TestPollableFdSingleIssuer(t *testing.T) {
 func TestPollableFdSingleIssuerSleepingPoller(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	r, err := New(Options{Entries: 8, SingleIssuer: true})
+	r, err := ktNew(Options{Entries: 8, SingleIssuer: true})
 	require.NoError(t, err)
 	defer r.Close()
 	require.NotZero(t, r.setupFlags&setupDeferTaskrun)
@@ -462,7 +465,7 @@ func TestPollableFdSingleIssuerSleepingPoller(t *testing.T) {
 func TestSingleIssuerWrongThread(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	r, err := New(Options{Entries: 8, SingleIssuer: true})
+	r, err := ktNew(Options{Entries: 8, SingleIssuer: true})
 	require.NoError(t, err)
 	defer r.Close()
 	var rec ktRec
@@ -571,8 +574,17 @@ func TestSetupFallback(t *testing.T) {
 func TestSetupErrors(t *testing.T) {
 	for _, errno := range []unix.Errno{unix.ENOSYS, unix.EPERM} {
 		ktFakeSetup(t, ktRejectAll, errno)
-		_, err := New(Options{})
+		_, err := New(Options{Backend: BackendIOURing})
 		require.ErrorIs(t, err, errors.ErrUnsupported, "errno %v", errno)
+		require.ErrorIs(t, err, errno)
+		// BackendAuto runs on epoll instead, and says why.
+		r, err := New(Options{})
+		require.NoError(t, err, "errno %v", errno)
+		require.Equal(t, BackendEpoll, r.Backend())
+		require.ErrorIs(t, r.IOURingError(), errno)
+		require.ErrorIs(t, r.IOURingError(), errors.ErrUnsupported)
+		ktExercise(t, r)
+		require.NoError(t, r.Close())
 	}
 	tried := ktFakeSetup(t, ktRejectAll, unix.ENOMEM)
 	_, err := New(Options{})

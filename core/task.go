@@ -75,6 +75,7 @@ type Task struct {
 	bufID  int32   // provided buffer held in Result.Buf, -1 if none
 	slot   int32   // for a MsgRing task, the peer inbox slot its message fills
 	linked bool    // a linked timeout follows the task's SQE
+	ep     epTask  // the epoll backend's state while it performs the task
 }
 
 type taskState uint8

@@ -31,7 +31,7 @@ func (r *Ring) SpawnThread(opts Options, init func(child *Ring) error) (*Thread,
 		return nil, ErrClosed
 	}
 	opts.SingleIssuer = true
-	opts.attachWQ = r.fd
+	r.childOptions(&opts)
 	th := &Thread{parent: r, done: make(chan error, 1), ended: make(chan struct{})}
 	ready := make(chan error, 1)
 	go th.loop(opts, init, ready)

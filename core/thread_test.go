@@ -34,7 +34,10 @@ func TestSpawnThread(t *testing.T) {
 	require.Same(t, initRing, child)
 	require.NotSame(t, parent, child)
 	require.True(t, child.SingleIssuer(), "a thread's ring is single-issuer")
-	require.NotZero(t, child.setupFlags&setupAttachWQ, "a thread's ring shares the parent's worker pool")
+	require.Equal(t, parent.Backend(), child.Backend(), "a thread runs on its parent's backend")
+	if child.Backend() == BackendIOURing {
+		require.NotZero(t, child.setupFlags&setupAttachWQ, "a thread's ring shares the parent's worker pool")
+	}
 
 	// Each message runs on the thread and submits follow-up work (a timer)
 	// on the child ring, whose callback reports back.

@@ -28,7 +28,7 @@ var errCxWatchdog = errors.New("test watchdog: the ring did not finish in time")
 
 func cxRing(t *testing.T) *core.Ring {
 	t.Helper()
-	r, err := core.New(core.Options{Entries: 64})
+	r, err := core.New(core.Options{Entries: 64, Backend: testBackend})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r.Close() })
 	return r

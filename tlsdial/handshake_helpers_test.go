@@ -84,7 +84,7 @@ func (ca *hsTestCA) goodLeaf(t testing.TB) tls.Certificate {
 
 // hsNewRing makes a ring closed when the test ends.
 func hsNewRing(t testing.TB) *core.Ring {
-	r, err := core.New(core.Options{Entries: 64})
+	r, err := core.New(core.Options{Entries: 64, Backend: testBackend})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r.Close() })
 	return r

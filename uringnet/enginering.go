@@ -21,7 +21,9 @@ var engineOps = []core.Op{core.OpRecv, core.OpSend, core.OpAccept, core.OpConnec
 // parent is not nil, restricted to engineOps where the kernel can restrict
 // rings (Linux 5.10).
 func newEngineRing(parent *core.Ring) (*core.Ring, error) {
-	opts := core.Options{Entries: 1024, CQEntries: 8192, Restrict: engineOps}
+	// uringnet is the io_uring transport: where io_uring is refused it falls
+	// back to package net, not to core's epoll backend.
+	opts := core.Options{Entries: 1024, CQEntries: 8192, Restrict: engineOps, Backend: core.BackendIOURing}
 	r, err := openRing(parent, opts)
 	if err != nil && errors.Is(err, errors.ErrUnsupported) && errors.Is(err, syscall.EINVAL) {
 		// The kernel cannot start a ring disabled; io_uring itself works.

@@ -135,10 +135,20 @@ func TestFallbackChild(t *testing.T) {
 	})
 
 	t.Run("core.New", func(t *testing.T) {
+		// By default core runs on epoll where io_uring is denied, and
+		// says why; uringnet's rings force io_uring, which fails.
 		r, err := core.New(core.Options{})
+		if err != nil {
+			t.Fatalf("core.New under the filter: %v, want a ring on epoll", err)
+		}
+		if r.Backend() != core.BackendEpoll || !errors.Is(r.IOURingError(), syscall.EPERM) {
+			t.Errorf("core.New: backend %v, IOURingError %v; want epoll and EPERM", r.Backend(), r.IOURingError())
+		}
+		r.Close()
+		r, err = core.New(core.Options{Backend: core.BackendIOURing})
 		if err == nil {
 			r.Close()
-			t.Fatal("core.New succeeded under the filter")
+			t.Fatal("core.New with BackendIOURing succeeded under the filter")
 		}
 		var ue *core.UnsupportedError
 		if !errors.As(err, &ue) || !errors.Is(err, errors.ErrUnsupported) {

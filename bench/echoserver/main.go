@@ -5,6 +5,8 @@
 //	net       package net, a goroutine per connection
 //	uringnet  the same code on a uringnet listener
 //	callback  core's callback API on one ring, no goroutine per connection
+//	callback-epoll  the callback server on core's epoll backend
+//	callback-epoll-rings  callback-rings on core's epoll backend
 //	callback-rings  the same on a ring per CPU (-rings, as uringnet), each on its own
 //	          locked OS thread, an acceptor ring handing connections over
 //	gnet      github.com/panjf2000/gnet/v2, an epoll event loop per CPU
@@ -34,6 +36,7 @@ import (
 	"time"
 
 	"github.com/ourio-go/ourio/bench/internal/echoserver"
+	"github.com/ourio-go/ourio/core"
 	"github.com/ourio-go/ourio/uringnet"
 )
 
@@ -44,7 +47,7 @@ type udpAddrPortConn interface {
 }
 
 func main() {
-	impl := flag.String("impl", "net", "net, uringnet, callback, callback-rings, gnet or netpoll; udp-net, udp-uringnet or udp-callback for UDP")
+	impl := flag.String("impl", "net", "net, uringnet, callback, callback-epoll, callback-rings, callback-epoll-rings, gnet or netpoll; udp-net, udp-uringnet or udp-callback for UDP")
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (port 0 picks one)")
 	bufSize := flag.Int("buf", 4096, "read buffer size per connection")
 	rings := flag.Int("rings", 0, "serving rings for callback-rings and uringnet (0: one per CPU)")
@@ -77,6 +80,20 @@ func main() {
 		}
 		fmt.Printf("listening on %s\n", bound)
 		log.Fatal(echoserver.Callback(fd, -1, *bufSize))
+	case "callback-epoll":
+		fd, bound, err := echoserver.ListenFd(*addr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("listening on %s\n", bound)
+		log.Fatal(echoserver.CallbackOn(core.BackendEpoll, fd, -1, *bufSize))
+	case "callback-epoll-rings":
+		fd, bound, err := echoserver.ListenFd(*addr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("listening on %s\n", bound)
+		log.Fatal(echoserver.CallbackRingsOn(core.BackendEpoll, fd, -1, *bufSize, *rings))
 	case "callback-rings":
 		fd, bound, err := echoserver.ListenFd(*addr)
 		if err != nil {
@@ -114,7 +131,7 @@ func main() {
 		fmt.Printf("listening on %s\n", bound)
 		log.Fatal(echoserver.UDPCallback(fd, *bufSize))
 	default:
-		log.Fatalf("unknown -impl %q (want net, uringnet, callback, callback-rings, gnet or netpoll)", *impl)
+		log.Fatalf("unknown -impl %q (want net, uringnet, callback, callback-epoll, callback-rings, callback-epoll-rings, gnet or netpoll)", *impl)
 	}
 	if err != nil {
 		log.Fatal(err)

@@ -127,7 +127,13 @@ var errStop = errors.New("stop")
 // once stopFd (an eventfd, say) becomes readable, after closing the ring and
 // every connection; stopFd -1 means never. The listener stays open.
 func Callback(listener, stopFd, bufSize int) error {
-	ring, err := core.New(core.Options{Entries: 512})
+	return CallbackOn(core.BackendAuto, listener, stopFd, bufSize)
+}
+
+// CallbackOn is Callback on the given core backend: the same server code,
+// so a comparison of backends measures the backends.
+func CallbackOn(backend core.Backend, listener, stopFd, bufSize int) error {
+	ring, err := core.New(core.Options{Entries: 512, Backend: backend})
 	if err != nil {
 		return err
 	}

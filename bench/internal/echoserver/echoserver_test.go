@@ -3,6 +3,7 @@ package echoserver
 import (
 	"bytes"
 	"context"
+	"github.com/ourio-go/ourio/core"
 	"io"
 	"net"
 	"sync"
@@ -82,6 +83,11 @@ func TestGoroutinesUringnet(t *testing.T) {
 
 func TestCallback(t *testing.T) {
 	testStoppable(t, func(ln, stop int) error { return Callback(ln, stop, 4096) })
+}
+
+func TestCallbackEpoll(t *testing.T) {
+	testStoppable(t, func(ln, stop int) error { return CallbackOn(core.BackendEpoll, ln, stop, 4096) })
+	testStoppable(t, func(ln, stop int) error { return CallbackRingsOn(core.BackendEpoll, ln, stop, 4096, 3) })
 }
 
 // TestCallbackRings runs three serving rings, more than this machine may

@@ -18,10 +18,16 @@ import (
 // It stops like Callback: nil once stopFd becomes readable (-1: never),
 // after stopping the threads and closing every connection.
 func CallbackRings(listener, stopFd, bufSize, rings int) (err error) {
+	return CallbackRingsOn(core.BackendAuto, listener, stopFd, bufSize, rings)
+}
+
+// CallbackRingsOn is CallbackRings on the given core backend; the serving
+// rings run on the acceptor's.
+func CallbackRingsOn(backend core.Backend, listener, stopFd, bufSize, rings int) (err error) {
 	if rings <= 0 {
 		rings = runtime.NumCPU()
 	}
-	acceptor, err := core.New(core.Options{Entries: 64})
+	acceptor, err := core.New(core.Options{Entries: 64, Backend: backend})
 	if err != nil {
 		return err
 	}

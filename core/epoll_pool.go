@@ -1,0 +1,88 @@
+//go:build linux
+
+package core
+
+import (
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The worker pool runs what epoll cannot wait for (openat, statx, and
+// reads and writes of regular files, which block in the kernel instead of
+// saying EAGAIN), shared by every epoll ring of the process. It is bounded:
+// poolWorkers goroutines, started on first use, and a queue that makes a
+// ring wait once poolQueue jobs are pending. A job's result returns through
+// its ring's mail, so the callback runs on the ring's goroutine.
+const (
+	poolWorkers = 4
+	poolQueue   = 256
+)
+
+type poolJob struct {
+	ep *epollRing
+	t  *Task
+	ud uint64
+}
+
+var pool struct {
+	once sync.Once
+	jobs chan poolJob
+}
+
+// toPool hands t to the worker pool. Until its worker posts the result,
+// the task is the worker's: the ring only reads its state word.
+func (ep *epollRing) toPool(t *Task) {
+	pool.once.Do(func() {
+		pool.jobs = make(chan poolJob, poolQueue)
+		for range poolWorkers {
+			go poolWorker(pool.jobs)
+		}
+	})
+	t.ep.where = epPooled
+	pool.jobs <- poolJob{ep: ep, t: t, ud: t.Handle().userData()}
+}
+
+func poolWorker(jobs <-chan poolJob) {
+	for j := range jobs {
+		res := poolRun(j.t)
+		j.ep.notify(cqe{userData: j.ud, res: res})
+	}
+}
+
+// poolRun performs a task's operation, blocking.
+func poolRun(t *Task) int32 {
+	s := &t.ep.s
+	var r uintptr
+	var errno unix.Errno
+	switch s.opcode {
+	case opOpenat:
+		r, _, errno = unix.Syscall6(unix.SYS_OPENAT, uintptr(s.fd), uintptr(unsafe.Pointer(&t.path[0])), uintptr(s.opFlags)|unix.O_LARGEFILE, uintptr(s.len), 0, 0)
+	case opStatx:
+		r, _, errno = unix.Syscall6(unix.SYS_STATX, uintptr(s.fd), uintptr(unsafe.Pointer(&t.path[0])), uintptr(s.opFlags), uintptr(s.len), uintptr(unsafe.Pointer(t.statx)), 0)
+	case opRead, opWrite:
+		t.ep.iov = iovec{Base: ptrOrNil(t.buf)}
+		t.ep.iov.SetLen(len(t.buf))
+		var n int
+		n, errno = rwv(s.opcode == opWrite, s.fd, &t.ep.iov, 1, int64(s.off), 0)
+		r = uintptr(n)
+	case opReadv, opWritev:
+		var iov *iovec
+		if len(t.iovs) > 0 {
+			iov = &t.iovs[0]
+		}
+		var n int
+		n, errno = rwv(s.opcode == opWritev, s.fd, iov, len(t.iovs), int64(s.off), 0)
+		r = uintptr(n)
+	case opSplice:
+		n, _, e := unix.Syscall6(unix.SYS_SPLICE, uintptr(s.spliceFdIn), 0, uintptr(s.fd), 0, uintptr(s.len), uintptr(s.opFlags))
+		r, errno = n, e
+	default:
+		errno = unix.EINVAL
+	}
+	if errno != 0 {
+		return errRes(errno)
+	}
+	return int32(r)
+}
