@@ -166,6 +166,7 @@ func (ep *epollRing) enter(wait uint32) error {
 	}
 	ep.fireTimers()
 	ep.checkSuspects()
+	defer ep.keepOverflowVisible()
 	if wait == 0 {
 		if ep.parked > 0 && ep.cqEmpty() {
 			return ep.poll(false)
@@ -288,6 +289,16 @@ func (ep *epollRing) poll(block bool) error {
 	return nil
 }
 
+// keepOverflowVisible keeps the epoll instance readable while completions
+// wait in the overflow list, which only the next enter moves into the CQ:
+// as io_uring's fd polls readable while it holds overflowed completions, so
+// that a loop driven by PollableFd or Ready comes back for them.
+func (ep *epollRing) keepOverflowVisible() {
+	if len(ep.overflow) > 0 {
+		ep.wake()
+	}
+}
+
 // pending reports, from any goroutine, whether the epoll instance has
 // something for Run: it polls the descriptor without consuming anything.
 func (ep *epollRing) pending() bool {
@@ -316,10 +327,15 @@ func (ep *epollRing) notify(c cqe) {
 	ep.wake()
 }
 
-// drainMail moves the completions other goroutines posted into the CQ.
+// drainMail moves the completions other goroutines posted into the CQ. It
+// reads the eventfd before it clears woken: a poster that finds woken set
+// after the read has its mail taken below, and one that comes after the
+// clear writes the eventfd again. (Clearing first let a poster's write be
+// read here with woken left set, and every later notify found woken set
+// and wrote nothing: a ring driven by PollableFd slept for good.)
 func (ep *epollRing) drainMail() {
-	ep.woken.Store(false)
 	unix.Read(ep.evfd, ep.rbuf[:])
+	ep.woken.Store(false)
 	ep.mailMu.Lock()
 	mail := ep.mail
 	ep.mail = ep.spare[:0]

@@ -146,8 +146,14 @@ func (ep *epollRing) timeoutRemove(t *Task) {
 		return
 	}
 	if s.opFlags&linkTimeoutUpdate != 0 {
-		target.ep.when = monoNow() + int64(t.ts.duration())
+		now := monoNow()
+		target.ep.when = now + int64(t.ts.duration())
 		ep.timers.fix(target)
+		if ep.armed == 0 || target.ep.when < ep.armed {
+			// Moved earlier than the timerfd is set for: a blocking
+			// wait would otherwise sleep to the old deadline.
+			ep.setTimerfd(target.ep.when, now)
+		}
 		ep.finish(t, 0, 0)
 		return
 	}
