@@ -99,7 +99,6 @@ func TestPollableFdPostRace(t *testing.T) {
 	}
 }
 
-
 func TestLinkedDeadlineMovedEarlier(t *testing.T) {
 	// A linked timeout moved earlier ends the receive at the new time on
 	// both backends, also once the receive's wait is long settled.
