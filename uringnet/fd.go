@@ -33,6 +33,10 @@ type netFD struct {
 	order  atomic.Uint32
 	rd, wr side
 	tmu    sync.Mutex // guards both sides' timers
+	// beforeClose, set before the socket is published, runs in Close
+	// once no operation of either side runs, before the descriptor is
+	// closed: a UDP socket's multishot receive ends there (udpbatch.go).
+	beforeClose func()
 	// sys is held shared by calls that use the descriptor outside the ring
 	// (socket options, shutdown, raw access) and exclusively by Close, so
 	// Close never frees a descriptor number such a call is about to use.
@@ -237,6 +241,9 @@ func (f *netFD) Close() error {
 	f.e.mu.Lock()
 	f.e.unwatch(f)
 	f.e.mu.Unlock()
+	if f.beforeClose != nil {
+		f.beforeClose()
+	}
 	f.sys.Lock()
 	err := unix.Close(f.fd)
 	f.sys.Unlock()

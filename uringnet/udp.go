@@ -60,7 +60,9 @@ func isUDP(network string) bool {
 func newUDPConn(f *netFD, family int, connected bool) *UDPConn {
 	f.rd.op.sa = new(unix.RawSockaddrAny)
 	f.wr.op.sa = new(unix.RawSockaddrAny)
-	return &UDPConn{fd: f, family: family, connected: connected}
+	c := &UDPConn{fd: f, family: family, connected: connected}
+	f.beforeClose = c.stopBatch
+	return c
 }
 
 func (c *UDPConn) readErr(err error) error {
@@ -312,8 +314,6 @@ func (c *UDPConn) Close() error {
 	if err := c.fd.Close(); err != nil {
 		return &net.OpError{Op: "close", Net: c.fd.net, Source: c.fd.laddr, Addr: c.fd.raddr, Err: err}
 	}
-	// No ReadBatch runs now: Close took the read side's lock.
-	c.stopBatch()
 	return nil
 }
 

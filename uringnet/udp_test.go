@@ -350,3 +350,18 @@ func TestUDPWriteMsgControl(t *testing.T) {
 		})
 	}
 }
+
+func TestUDPMulticastListen(t *testing.T) {
+	// Listening on a group address binds its port for every listener, on
+	// the wildcard address, as package net does.
+	got := map[string][]string{}
+	for _, impl := range udpImpls {
+		a := udpListen(t, impl, "udp4", "224.0.0.251:0")
+		port := a.LocalAddr().(*net.UDPAddr).Port
+		b, err := impl.listen("udp4", fmt.Sprintf("224.0.0.251:%d", port))
+		require.NoError(t, err, "a second listener on the group's port")
+		b.Close()
+		got[impl.name] = []string{a.LocalAddr().(*net.UDPAddr).IP.String()}
+	}
+	require.Equal(t, got["net"], got["uringnet"])
+}

@@ -5,7 +5,9 @@ package uringnet
 import (
 	"net"
 	"os"
+	"runtime"
 	"syscall"
+	"time"
 
 	"github.com/ourio-go/ourio/core"
 	"golang.org/x/net/ipv4"
@@ -57,6 +59,7 @@ type batchReader struct {
 	err            int32      // the error that ended the receive, for the next ReadBatch
 	waiter         *op        // a ReadBatch parked in opBatch, or nil
 	group          uint16
+	ended          chan struct{} // closed by the receive's last completion once Close waits for it
 }
 
 // batchMsg is one queued datagram; data and oob lie in buffer id.
@@ -84,6 +87,9 @@ func batchDone(_ core.Runtime, t *core.Task) error {
 		b.armed = false
 		if b.closing {
 			b.free()
+			if b.ended != nil {
+				close(b.ended)
+			}
 		}
 	}
 	if w := b.waiter; w != nil && w.state == opBatch && (len(b.queue) > 0 || !b.armed) {
@@ -249,21 +255,53 @@ func fillMessage(m *ipv4.Message, d *batchMsg) {
 // receive, whose queue every read then takes from.
 func (c *UDPConn) batched() bool { return c.batchOn.Load() }
 
-// stopBatch ends the socket's multishot receive after Close, and frees its
-// buffer ring once the receive's last completion has run.
+// stopBatch ends the socket's multishot receive and waits for its last
+// completion, so that Close closes a descriptor the kernel no longer holds
+// (the port is free when Close returns, as in package net), then frees the
+// buffer ring. It runs inside Close, once no ReadBatch runs. The receive's
+// completions reach batchDone through whoever runs the ring: the poller,
+// or with none, this goroutine.
 func (c *UDPConn) stopBatch() {
 	e := c.fd.e
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	b := c.batch
 	if b == nil {
+		e.mu.Unlock()
 		return
 	}
 	b.closing = true
 	if !b.armed {
 		b.free()
+		e.mu.Unlock()
 		return
 	}
-	e.ring.Cancel(b.h, core.Ctx{})
+	b.ended = make(chan struct{})
+	for {
+		if _, err := e.ring.Cancel(b.h, core.Ctx{}); err == nil {
+			break
+		}
+		// No room on the ring for the cancel: let it drain, and again.
+		e.flush()
+		e.mu.Unlock()
+		runtime.Gosched()
+		e.mu.Lock()
+	}
 	e.flush()
+	ended := b.ended
+	e.mu.Unlock()
+	// The cancel's completions may come a moment after the submission
+	// (the kernel's task work): with no poller to run them, run the ring
+	// here until they have.
+	for {
+		select {
+		case <-ended:
+			return
+		case <-time.After(time.Millisecond):
+		}
+		e.mu.Lock()
+		if !e.polling.Load() {
+			e.ring.Run(core.NoWait)
+		}
+		e.mu.Unlock()
+	}
 }

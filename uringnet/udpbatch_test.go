@@ -184,3 +184,29 @@ func TestUDPReadBatchThenReadFrom(t *testing.T) {
 		require.Equal(t, cl.LocalAddr().String(), from.String())
 	}
 }
+
+func TestUDPReadBatchCloseFreesThePort(t *testing.T) {
+	// When Close returns the kernel holds the socket no longer: its port
+	// can be bound again at once, as after package net's Close.
+	for i := 0; i < 100; i++ {
+		srv, cl := udpPairOnRing(t)
+		addr := srv.LocalAddr().String()
+		if i%2 == 0 {
+			// The receive armed, a datagram read.
+			_, err := cl.WriteTo([]byte("x"), srv.LocalAddr())
+			require.NoError(t, err)
+			require.NoError(t, srv.SetReadDeadline(time.Now().Add(10*time.Second)))
+			_, err = srv.ReadBatch(batchMessages(4, 16, 0), 0)
+			require.NoError(t, err)
+		} else {
+			// The receive armed, the ReadBatch timed out.
+			require.NoError(t, srv.SetReadDeadline(time.Now().Add(time.Millisecond)))
+			_, err := srv.ReadBatch(batchMessages(4, 16, 0), 0)
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		}
+		require.NoError(t, srv.Close())
+		again, err := net.ListenPacket("udp4", addr)
+		require.NoError(t, err, "round %d: the port is still bound after Close", i)
+		again.Close()
+	}
+}

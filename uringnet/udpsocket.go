@@ -72,6 +72,18 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, network, address strin
 			return closeFail(err)
 		}
 	}
+	if ta.IP.IsMulticast() {
+		// As package net: listeners of a group share its port, and the
+		// socket binds the wildcard address of its family (members join
+		// groups with IP_ADD_MEMBERSHIP through SyscallConn).
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return closeFail(os.NewSyscallError("setsockopt", err))
+		}
+		wild := &net.TCPAddr{Port: ta.Port}
+		if sa, err = ipSockaddr(family, wild); err != nil {
+			return closeFail(err)
+		}
+	}
 	if err := unix.Bind(fd, sa); err != nil {
 		return closeFail(os.NewSyscallError("bind", err))
 	}
