@@ -221,7 +221,7 @@ func (ep *epollRing) attempt(t *Task) (int32, uint32, attNext) {
 	case opRead, opWrite:
 		t.ep.iov = iovec{Base: ptrOrNil(t.buf)}
 		t.ep.iov.SetLen(len(t.buf))
-		n, errno := rwv(s.opcode == opWrite, s.fd, &t.ep.iov, 1, int64(s.off), rwfNowait)
+		n, errno := rwvNowait(s.opcode == opWrite, s.fd, &t.ep.iov, 1, int64(s.off))
 		return transferred(n, errno, s.len)
 	case opReadv, opWritev:
 		var iov *iovec
@@ -232,7 +232,7 @@ func (ep *epollRing) attempt(t *Task) (int32, uint32, attNext) {
 				want += uint64(t.iovs[i].Len)
 			}
 		}
-		n, errno := rwv(s.opcode == opWritev, s.fd, iov, int(s.len), int64(s.off), rwfNowait)
+		n, errno := rwvNowait(s.opcode == opWritev, s.fd, iov, int(s.len), int64(s.off))
 		if want > 1<<31 {
 			want = 1 << 31
 		}
@@ -254,6 +254,26 @@ func transferred(n int, errno unix.Errno, want uint32) (int32, uint32, attNext) 
 		return int32(n), 0, attDrained
 	}
 	return int32(n), 0, attDone
+}
+
+// rwvNowait is rwv that does not wait. Some descriptors epoll watches take
+// no RWF_NOWAIT (inotify, ttys: EOPNOTSUPP); for them the call is made
+// without it when poll says it will not block, and otherwise waits for
+// readiness (EAGAIN), as io_uring arms a poll for them.
+func rwvNowait(write bool, fd int32, iov *iovec, n int, off int64) (int, unix.Errno) {
+	got, errno := rwv(write, fd, iov, n, off, rwfNowait)
+	if errno != unix.EOPNOTSUPP {
+		return got, errno
+	}
+	events := int16(unix.POLLIN)
+	if write {
+		events = unix.POLLOUT
+	}
+	pfd := [1]unix.PollFd{{Fd: fd, Events: events}}
+	if k, err := unix.Poll(pfd[:], 0); err != nil || k == 0 {
+		return 0, unix.EAGAIN
+	}
+	return rwv(write, fd, iov, n, off, 0)
 }
 
 // rwv is preadv2 or pwritev2; off -1 means the file position.

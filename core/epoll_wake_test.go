@@ -4,6 +4,7 @@ package core
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -124,6 +125,39 @@ func TestLinkedDeadlineMovedEarlier(t *testing.T) {
 			require.Len(t, rec.list, 1)
 			require.Equal(t, syscall.ECANCELED, rec.list[0].err)
 			require.Less(t, time.Since(start), 2*time.Second, "the moved deadline applied late")
+		})
+	}
+}
+
+func TestReadInotify(t *testing.T) {
+	// A descriptor epoll watches that takes no RWF_NOWAIT: a read waits
+	// for its event and returns it on both backends.
+	for _, be := range []Backend{BackendIOURing, BackendEpoll} {
+		t.Run(be.String(), func(t *testing.T) {
+			r, err := New(Options{Entries: 8, Backend: be})
+			require.NoError(t, err)
+			defer r.Close()
+			in, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+			require.NoError(t, err)
+			defer unix.Close(in)
+			dir := t.TempDir()
+			_, err = unix.InotifyAddWatch(in, dir, unix.IN_CREATE)
+			require.NoError(t, err)
+			var rec ktRec
+			buf := make([]byte, 4096)
+			_, err = r.Read(in, buf, -1, rec.ctx())
+			require.NoError(t, err)
+			require.NoError(t, r.Run(NoWait))
+			f, err := os.Create(dir + "/new")
+			require.NoError(t, err)
+			f.Close()
+			start := time.Now()
+			for len(rec.list) == 0 && time.Since(start) < 10*time.Second {
+				require.NoError(t, r.Run(Once))
+			}
+			require.Len(t, rec.list, 1)
+			require.NoError(t, rec.list[0].err)
+			require.GreaterOrEqual(t, rec.list[0].n, unix.SizeofInotifyEvent)
 		})
 	}
 }
