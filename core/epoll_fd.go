@@ -37,6 +37,10 @@ const (
 	epTimed
 	epPooled
 	epDone
+	// epAbandoned: a pooled openat that Close left to its worker (it may
+	// block for good, on a FIFO without a writer); the worker closes what
+	// it opens once the ring is gone.
+	epAbandoned
 )
 
 // epDir says what readiness a parked operation waits for.

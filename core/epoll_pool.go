@@ -41,13 +41,48 @@ func (ep *epollRing) toPool(t *Task) {
 		}
 	})
 	t.ep.where = epPooled
-	pool.jobs <- poolJob{ep: ep, t: t, ud: t.Handle().userData()}
+	j := poolJob{ep: ep, t: t, ud: t.Handle().userData()}
+	select {
+	case pool.jobs <- j:
+	default:
+		// Every worker is busy and the queue full, perhaps with jobs
+		// that block for good: this job gets a goroutine of its own
+		// rather than stall the ring's loop (io_uring's worker pool
+		// grows the same way).
+		go runJob(j)
+	}
 }
 
 func poolWorker(jobs <-chan poolJob) {
 	for j := range jobs {
-		res := poolRun(j.t)
-		j.ep.notify(cqe{userData: j.ud, res: res})
+		runJob(j)
+	}
+}
+
+// runJob performs a job and hands its result to its ring, or, when the
+// ring has closed meanwhile, closes the descriptor an openat made.
+func runJob(j poolJob) {
+	opcode := j.t.ep.s.opcode
+	res := poolRun(j.t)
+	if !j.ep.notify(cqe{userData: j.ud, res: res}) && opcode == opOpenat && res >= 0 {
+		unix.Close(int(res))
+	}
+}
+
+// abandonPooled lets Close return while pooled openats still block: their
+// tasks leave the ring's count and stay their workers' (an openat holds no
+// memory of the caller's: its path is the task's own). Other pooled
+// operations write the caller's buffers, and Close waits for them.
+func (ep *epollRing) abandonPooled() {
+	r := ep.r
+	for _, c := range r.chunks {
+		for i := range c {
+			t := &c[i]
+			if t.state == taskInFlight && t.ep.where == epPooled && t.ep.s.opcode == opOpenat {
+				t.ep.where = epAbandoned
+				r.active--
+			}
+		}
 	}
 }
 

@@ -317,14 +317,16 @@ func (ep *epollRing) wake() {
 }
 
 // notify hands a completion to the ring from any goroutine and wakes it.
-func (ep *epollRing) notify(c cqe) {
+// It reports false when the ring has closed and the result goes nowhere.
+func (ep *epollRing) notify(c cqe) bool {
 	ep.mailMu.Lock()
 	defer ep.mailMu.Unlock()
 	if ep.mailClosed {
-		return // only a result nobody waits for: Close drained the ring
+		return false // only a result nobody waits for: Close drained the ring
 	}
 	ep.mail = append(ep.mail, c)
 	ep.wake()
+	return true
 }
 
 // drainMail moves the completions other goroutines posted into the CQ. It

@@ -161,3 +161,50 @@ func TestReadInotify(t *testing.T) {
 		})
 	}
 }
+
+func TestCloseWithBlockedOpen(t *testing.T) {
+	// An openat that blocks (a FIFO without a writer) does not hold up
+	// Close on either backend, and what it opens later is not leaked.
+	for _, be := range []Backend{BackendIOURing, BackendEpoll} {
+		t.Run(be.String(), func(t *testing.T) {
+			fifo := t.TempDir() + "/fifo"
+			require.NoError(t, unix.Mkfifo(fifo, 0o600))
+			fds := func() int {
+				ents, err := os.ReadDir("/proc/self/fd")
+				require.NoError(t, err)
+				return len(ents)
+			}
+			r, err := New(Options{Entries: 8, Backend: be})
+			require.NoError(t, err)
+			before := fds()
+			_, err = r.Openat(unix.AT_FDCWD, fifo, unix.O_RDONLY|unix.O_CLOEXEC, 0, Ctx{})
+			require.NoError(t, err)
+			require.NoError(t, r.Run(NoWait))
+			closed := make(chan error, 1)
+			go func() { closed <- r.Close() }()
+			select {
+			case err := <-closed:
+				require.NoError(t, err)
+			case <-time.After(5 * time.Second):
+				t.Fatal("Close waited for an openat that blocks")
+			}
+			if be == BackendIOURing {
+				// The kernel's worker is interrupted as the ring exits,
+				// asynchronously: what it opens meanwhile is the
+				// kernel's matter, not the package's.
+				return
+			}
+			// A writer lets the still-blocked worker's open finish; the
+			// worker closes it, the ring being gone.
+			w, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0)
+			if err == nil {
+				w.Close()
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for fds() > before-1 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			require.LessOrEqual(t, fds(), before-1, "the ring's descriptors, or the late open's, were left open")
+		})
+	}
+}

@@ -343,6 +343,9 @@ func (r *Ring) drainForClose() error {
 		return ErrWrongThread // before anything is queued that the owner would submit
 	}
 	r.dropQueued()
+	if r.ep != nil {
+		r.ep.abandonPooled()
+	}
 	for round := 0; r.active > 0; round++ {
 		s, err := r.getSQE()
 		if err != nil {
