@@ -82,8 +82,12 @@
 // made outside it may wait up to 100ms before the ring notices that epoll
 // dropped the old registration and watches the new descriptor (numbers
 // handed out by the ring's own accept, socket and openat are renewed at
-// once); and work on the pool cannot be cancelled once started
-// (EALREADY), like io_uring's worker threads.
+// once) — but not while an operation still waits on the closed one: close
+// a descriptor with an operation in flight through the ring (CloseFd) or
+// after cancelling it, as on io_uring, where the waiting operation would
+// keep the old file open; and work on the pool cannot be cancelled once
+// started (EALREADY), like io_uring's worker threads, except that Close
+// leaves an openat that blocks to its worker.
 //
 // # Platforms
 //
