@@ -111,7 +111,16 @@ func poolRun(t *Task) int32 {
 		n, errno = rwv(s.opcode == opWritev, s.fd, iov, len(t.iovs), int64(s.off), 0)
 		r = uintptr(n)
 	case opSplice:
-		n, _, e := unix.Syscall6(unix.SYS_SPLICE, uintptr(s.spliceFdIn), 0, uintptr(s.fd), 0, uintptr(s.len), uintptr(s.opFlags))
+		// The offsets, as spliceOnce passes them (-1: the descriptor's
+		// own position).
+		var offIn, offOut uintptr
+		if t.ts.sec != -1 {
+			offIn = uintptr(unsafe.Pointer(&t.ts.sec))
+		}
+		if t.ts.nsec != -1 {
+			offOut = uintptr(unsafe.Pointer(&t.ts.nsec))
+		}
+		n, _, e := unix.Syscall6(unix.SYS_SPLICE, uintptr(s.spliceFdIn), offIn, uintptr(s.fd), offOut, uintptr(s.len), uintptr(s.opFlags))
 		r, errno = n, e
 	default:
 		errno = unix.EINVAL

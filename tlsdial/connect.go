@@ -234,7 +234,7 @@ func connectToAddr(ctx context.Context, rt core.Runtime, addr netip.AddrPort, cf
 // Cancel, and errors as net.Dialer's for "udp". The addresses are tried in
 // order, as package net does for UDP (no family racing; FallbackDelay does
 // not apply): connect on a datagram socket fails only where no route or
-// address fits, and refusals come later, from the first read or write.
+// address fits, and refusals come later, from a later read or write.
 func UDPConnectToHost(ctx context.Context, rt core.Runtime, host string, port uint16, cfg *Config, done ConnectFunc) (*Attempt, error) {
 	return connectToHost(ctx, rt, host, port, cfg, done, true)
 }
