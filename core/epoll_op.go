@@ -198,6 +198,9 @@ func (ep *epollRing) attempt(t *Task) (int32, uint32, attNext) {
 		if s.flags&sqeBufferSelect != 0 {
 			return ep.recvProvided(t)
 		}
+		if s.opFlags&unix.MSG_WAITALL != 0 {
+			return ep.recvAll(t)
+		}
 		n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(s.addr), uintptr(s.len), uintptr(s.opFlags|unix.MSG_DONTWAIT), 0, 0)
 		if s.opFlags&unix.MSG_PEEK != 0 && errno == 0 {
 			return int32(n), 0, attDone // the data stays: the socket is still readable
@@ -241,6 +244,27 @@ func (ep *epollRing) attempt(t *Task) (int32, uint32, attNext) {
 		return ep.spliceOnce(t)
 	}
 	return errRes(unix.EINVAL), 0, attDone
+}
+
+// recvAll is a receive with MSG_WAITALL: as io_uring does, it receives
+// until the buffer is full, waiting between tries, and completes short only
+// at end of stream or an error after some bytes (their count). got keeps
+// what it has taken across its waits.
+func (ep *epollRing) recvAll(t *Task) (int32, uint32, attNext) {
+	s := &t.ep.s
+	for t.ep.got < s.len {
+		n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(s.addr)+uintptr(t.ep.got), uintptr(s.len-t.ep.got), uintptr(s.opFlags&^unix.MSG_WAITALL|unix.MSG_DONTWAIT), 0, 0)
+		switch {
+		case errno == unix.EAGAIN || errno == unix.EINTR:
+			return 0, 0, attWait
+		case errno != 0 && t.ep.got == 0:
+			return errRes(errno), 0, attDone
+		case errno != 0 || n == 0:
+			return int32(t.ep.got), 0, attDone
+		}
+		t.ep.got += uint32(n)
+	}
+	return int32(t.ep.got), 0, attDone
 }
 
 // transferred classifies the result of a nonblocking transfer of want bytes.

@@ -236,3 +236,39 @@ func TestSpliceToFileOffset(t *testing.T) {
 		})
 	}
 }
+
+func TestRecvWaitAll(t *testing.T) {
+	// MSG_WAITALL on a stream: the receive completes when its buffer is
+	// full, across the sender's pieces, or short at end of stream.
+	for _, be := range []Backend{BackendIOURing, BackendEpoll} {
+		t.Run(be.String(), func(t *testing.T) {
+			r, err := New(Options{Entries: 8, Backend: be})
+			require.NoError(t, err)
+			defer r.Close()
+			a, b := ktSocketPair(t)
+			var rec ktRec
+			buf := make([]byte, 10)
+			_, err = r.Recv(b, buf, unix.MSG_WAITALL, rec.ctx())
+			require.NoError(t, err)
+			for _, piece := range []string{"abc", "defg", "hij"} {
+				_, err = unix.Write(a, []byte(piece))
+				require.NoError(t, err)
+				require.NoError(t, r.Run(NoWait))
+				time.Sleep(5 * time.Millisecond)
+			}
+			require.True(t, ktRunGuarded(t, r, 5*time.Second, func() bool { return len(rec.list) == 1 }))
+			require.Equal(t, 10, rec.list[0].n)
+			require.Equal(t, "abcdefghij", string(buf))
+
+			rec = ktRec{}
+			_, err = r.Recv(b, buf, unix.MSG_WAITALL, rec.ctx())
+			require.NoError(t, err)
+			_, err = unix.Write(a, []byte("xy"))
+			require.NoError(t, err)
+			require.NoError(t, r.Run(NoWait))
+			require.NoError(t, unix.Shutdown(a, unix.SHUT_WR))
+			require.True(t, ktRunGuarded(t, r, 5*time.Second, func() bool { return len(rec.list) == 1 }))
+			require.Equal(t, 2, rec.list[0].n, "short at end of stream")
+		})
+	}
+}
