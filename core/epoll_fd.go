@@ -149,10 +149,16 @@ func (ep *epollRing) watch(fd int32) *epFd {
 }
 
 // forget drops fd's registration when the ring closes fd, so a descriptor
-// that reuses the number registers afresh.
+// that reuses the number registers afresh. It takes fd out of the epoll
+// set first: epoll drops a registration only with the file's last
+// descriptor, so a duplicate left open would go on reporting events under
+// the number.
 func (ep *epollRing) forget(fd int32) {
 	if fd >= 0 && int(fd) < len(ep.fds) {
 		if st := ep.fds[fd]; st != nil {
+			if st.state == fdRegistered {
+				unix.EpollCtl(ep.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+			}
 			st.state = fdNew
 		}
 	}

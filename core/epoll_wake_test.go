@@ -272,3 +272,31 @@ func TestRecvWaitAll(t *testing.T) {
 		})
 	}
 }
+
+func TestCloseFdLeavesNoRegistration(t *testing.T) {
+	// CloseFd through an epoll ring takes the descriptor out of its epoll
+	// set: a duplicate still open, getting data, wakes the ring no more.
+	r, err := New(Options{Entries: 8, Backend: BackendEpoll})
+	require.NoError(t, err)
+	defer r.Close()
+	a, b := ktSocketPair(t)
+	dup, err := unix.Dup(b)
+	require.NoError(t, err)
+	defer unix.Close(dup)
+	h, err := r.Recv(b, make([]byte, 8), 0, Ctx{})
+	require.NoError(t, err)
+	require.NoError(t, r.Run(NoWait))
+	_, err = r.Cancel(h, Ctx{})
+	require.NoError(t, err)
+	require.NoError(t, r.Run(UntilDone))
+	_, err = r.CloseFd(b, Ctx{})
+	require.NoError(t, err)
+	require.NoError(t, r.Run(UntilDone))
+	_, err = unix.Write(a, []byte("to the duplicate"))
+	require.NoError(t, err)
+	time.Sleep(10 * time.Millisecond)
+	pfd := []unix.PollFd{{Fd: int32(r.ep.epfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(pfd, 0)
+	require.NoError(t, err)
+	require.Zero(t, n, "the closed descriptor's registration still reports events")
+}
