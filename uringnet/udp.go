@@ -324,24 +324,26 @@ func (c *UDPConn) LocalAddr() net.Addr { return c.fd.laddr }
 func (c *UDPConn) RemoteAddr() net.Addr { return c.fd.raddr }
 
 // SetDeadline sets both the read and the write deadline.
-func (c *UDPConn) SetDeadline(t time.Time) error { return c.setDeadline(t, true, true) }
+func (c *UDPConn) SetDeadline(t time.Time) error { return c.fd.setDeadlines(t, true, true) }
 
 // SetReadDeadline sets the deadline for reads, including one already
 // blocked; past it they fail with an error matching os.ErrDeadlineExceeded.
-func (c *UDPConn) SetReadDeadline(t time.Time) error { return c.setDeadline(t, true, false) }
+func (c *UDPConn) SetReadDeadline(t time.Time) error { return c.fd.setDeadlines(t, true, false) }
 
 // SetWriteDeadline sets the deadline for writes.
-func (c *UDPConn) SetWriteDeadline(t time.Time) error { return c.setDeadline(t, false, true) }
+func (c *UDPConn) SetWriteDeadline(t time.Time) error { return c.fd.setDeadlines(t, false, true) }
 
-func (c *UDPConn) setDeadline(t time.Time, read, write bool) error {
-	if c.fd.closed.Load() {
-		return &net.OpError{Op: "set", Net: c.fd.net, Addr: c.fd.laddr, Err: net.ErrClosed}
+// setDeadlines sets a datagram socket's read deadline, write deadline or
+// both, with package net's error once it is closed.
+func (f *netFD) setDeadlines(t time.Time, read, write bool) error {
+	if f.closed.Load() {
+		return &net.OpError{Op: "set", Net: f.net, Addr: f.laddr, Err: net.ErrClosed}
 	}
 	if read {
-		c.fd.rd.setDeadline(t)
+		f.rd.setDeadline(t)
 	}
 	if write {
-		c.fd.wr.setDeadline(t)
+		f.wr.setDeadline(t)
 	}
 	return nil
 }

@@ -200,26 +200,13 @@ func (c *UnixgramConn) LocalAddr() net.Addr { return c.fd.laddr }
 func (c *UnixgramConn) RemoteAddr() net.Addr { return c.fd.raddr }
 
 // SetDeadline sets both the read and the write deadline.
-func (c *UnixgramConn) SetDeadline(t time.Time) error { return c.setDeadline(t, true, true) }
+func (c *UnixgramConn) SetDeadline(t time.Time) error { return c.fd.setDeadlines(t, true, true) }
 
 // SetReadDeadline sets the deadline for reads.
-func (c *UnixgramConn) SetReadDeadline(t time.Time) error { return c.setDeadline(t, true, false) }
+func (c *UnixgramConn) SetReadDeadline(t time.Time) error { return c.fd.setDeadlines(t, true, false) }
 
 // SetWriteDeadline sets the deadline for writes.
-func (c *UnixgramConn) SetWriteDeadline(t time.Time) error { return c.setDeadline(t, false, true) }
-
-func (c *UnixgramConn) setDeadline(t time.Time, read, write bool) error {
-	if c.fd.closed.Load() {
-		return &net.OpError{Op: "set", Net: c.fd.net, Addr: c.fd.laddr, Err: net.ErrClosed}
-	}
-	if read {
-		c.fd.rd.setDeadline(t)
-	}
-	if write {
-		c.fd.wr.setDeadline(t)
-	}
-	return nil
-}
+func (c *UnixgramConn) SetWriteDeadline(t time.Time) error { return c.fd.setDeadlines(t, false, true) }
 
 // SetReadBuffer sets the socket's receive buffer size.
 func (c *UnixgramConn) SetReadBuffer(bytes int) error { return c.fd.setBuffer(unix.SO_RCVBUF, bytes) }
