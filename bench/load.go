@@ -21,6 +21,10 @@ type load struct {
 	warmup    time.Duration
 	duration  time.Duration
 	gen       string // the load generator, one of generators; "" is defaultGen
+	// network is what the clients dial: "" for tcp, or "udp", whose
+	// connected sockets send each message as one datagram and read the
+	// echo as one.
+	network string
 
 	// syscalls, if not nil, counts the server's syscalls for syscallWindow
 	// after the measured window, while the clients keep going.
@@ -116,7 +120,7 @@ type netGen struct {
 func startNetGen(l load, phase *atomic.Int32) (*netGen, error) {
 	g := &netGen{phase: phase}
 	for range l.conns {
-		conn, err := net.Dial("tcp", l.addr)
+		conn, err := net.Dial(l.dialNetwork(), l.addr)
 		if err != nil {
 			for _, c := range g.clients {
 				c.conn.Close()
@@ -160,6 +164,14 @@ func (g *netGen) stop() (histogram, error) {
 		h.merge(&c.hist)
 	}
 	return h, err
+}
+
+// dialNetwork is the network the clients dial.
+func (l load) dialNetwork() string {
+	if l.network == "" {
+		return "tcp"
+	}
+	return l.network
 }
 
 // start dials the connections and starts l's generator on them.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ourio-go/ourio/core"
@@ -85,7 +86,7 @@ func startRingGen(l load, phase *atomic.Int32) (*ringGen, error) {
 		}
 	}
 	for range l.conns {
-		fd, err := dialFd(l.addr)
+		fd, err := dialFd(l.dialNetwork(), l.addr)
 		if err != nil {
 			closeFds()
 			return nil, err
@@ -109,15 +110,15 @@ func startRingGen(l load, phase *atomic.Int32) (*ringGen, error) {
 	return g, nil
 }
 
-// dialFd connects to addr with package net and returns a blocking duplicate
-// of the socket, the connection itself closed.
-func dialFd(addr string) (int, error) {
-	conn, err := net.Dial("tcp", addr)
+// dialFd connects to addr on network with package net and returns a
+// blocking duplicate of the socket, the connection itself closed.
+func dialFd(network, addr string) (int, error) {
+	conn, err := net.Dial(network, addr)
 	if err != nil {
 		return -1, err
 	}
 	defer conn.Close()
-	raw, err := conn.(*net.TCPConn).SyscallConn()
+	raw, err := conn.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return -1, err
 	}

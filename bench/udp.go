@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -105,112 +101,23 @@ func (p udpPlan) run(ctx context.Context, env familyEnv) (*section, error) {
 	return sec, nil
 }
 
-// udpOnce runs one server with flows client sockets, each echoing
-// datagrams of size one at a time, and measures the last duration.
+// udpOnce runs one server with flows connected client sockets on the
+// echo table's load generator (one ring, one thread: the generator's cost
+// stays small beside the servers'), each keeping one datagram of size in
+// flight, and measures the last duration.
 func udpOnce(bin, impl string, size, flows int, warmup, duration time.Duration) (udpRun, error) {
 	srv, err := startServer(bin, impl, max(size, 2048))
 	if err != nil {
 		return udpRun{}, err
 	}
 	defer srv.stop()
-	var measuring atomic.Bool
-	var count, timeouts atomic.Int64
-	stop := make(chan struct{})
-	hists := make([]histogram, flows)
-	errs := make(chan error, flows)
-	var wg sync.WaitGroup
-	for f := 0; f < flows; f++ {
-		c, err := net.Dial("udp", srv.addr)
-		if err != nil {
-			close(stop)
-			wg.Wait()
-			return udpRun{}, err
-		}
-		wg.Add(1)
-		go func(c net.Conn, h *histogram) {
-			defer wg.Done()
-			defer c.Close()
-			out, in := make([]byte, size), make([]byte, size+1)
-			for i := range out {
-				out[i] = byte(f + i)
-			}
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				t0 := time.Now()
-				if _, err := c.Write(out); err != nil {
-					errs <- err
-					return
-				}
-				c.SetReadDeadline(t0.Add(time.Second))
-				n, err := c.Read(in)
-				if err != nil {
-					var ne net.Error
-					if errors.As(err, &ne) && ne.Timeout() {
-						timeouts.Add(1) // lost on loopback: count it, send again
-						continue
-					}
-					errs <- err
-					return
-				}
-				if n != size || string(in[:n]) != string(out) {
-					errs <- fmt.Errorf("echo of %d bytes came back as %d different ones", size, n)
-					return
-				}
-				if measuring.Load() {
-					h.record(time.Since(t0))
-					count.Add(1)
-				}
-			}
-		}(c, &hists[f])
-	}
-	fail := func(err error) (udpRun, error) {
-		close(stop)
-		wg.Wait()
+	s, err := load{addr: srv.addr, serverPID: srv.pid(), conns: flows, size: size, warmup: warmup, duration: duration, network: "udp"}.run()
+	if err != nil {
 		return udpRun{}, srv.explain(err)
 	}
-	select {
-	case err := <-errs:
-		return fail(err)
-	case <-time.After(warmup):
-	}
-	cpu0, err := serverCPU(srv.pid())
-	if err != nil {
-		return fail(err)
-	}
-	measuring.Store(true)
-	t0 := time.Now()
-	select {
-	case err := <-errs:
-		return fail(err)
-	case <-time.After(duration):
-	}
-	measuring.Store(false)
-	elapsed := time.Since(t0)
-	n := count.Load()
-	cpu1, err := serverCPU(srv.pid())
-	if err != nil {
-		return fail(err)
-	}
-	close(stop)
-	wg.Wait()
-	if n == 0 {
-		return udpRun{}, fmt.Errorf("%s: no datagram echoed in %v", impl, duration)
-	}
-	var all histogram
-	for i := range hists {
-		all.merge(&hists[i])
-	}
 	return udpRun{
-		Server: impl, Size: size, Flows: flows, Datagrams: n,
-		Rate:      float64(n) / elapsed.Seconds(),
-		ServerCPU: float64((cpu1 - cpu0).Microseconds()) / float64(n),
-		P50:       float64(all.quantile(0.50).Microseconds()),
-		P99:       float64(all.quantile(0.99).Microseconds()),
-		Timeouts:  timeouts.Load(),
+		Server: impl, Size: size, Flows: flows, Datagrams: int64(s.Msgs),
+		Rate: s.MsgsPerSec, ServerCPU: s.ServerCPU, P50: s.P50us, P99: s.P99us,
 	}, nil
 }
 
@@ -235,10 +142,6 @@ func udpSection(runs []udpRun, impls []string, p udpPlan, env familyEnv) *sectio
 	cpuOf := func(r udpRun) float64 { return r.ServerCPU }
 	p50Of := func(r udpRun) float64 { return r.P50 }
 	p99Of := func(r udpRun) float64 { return r.P99 }
-	var lost int64
-	for _, r := range runs {
-		lost += r.Timeouts
-	}
 	for _, size := range p.sizes {
 		for _, flows := range p.flows {
 			w := fmt.Sprintf("%s × %d flows", msgSizeName(size), flows)
@@ -251,8 +154,8 @@ func udpSection(runs []udpRun, impls []string, p udpPlan, env familyEnv) *sectio
 		}
 	}
 	sec.Notes = []string{
-		fmt.Sprintf("Loopback UDP through bench/echoserver (a fresh process per run): udp-net and udp-uringnet echo from one goroutine (ReadFromUDPAddrPort, WriteToUDPAddrPort) on package net's and uringnet's sockets, udp-callback with core's callback API on one ring (a multishot recvmsg into a buffer ring, a sendmsg per datagram). Each flow is a connected package-net socket in this process that keeps one datagram in flight, checking every echo; %s warm-up, %s measured, %d round(s), servers alternating %s; median (min..max), ×%s the ratio of medians. Datagrams lost and sent again after a 1 s wait: %d in all.",
-			env.warmup, env.duration, env.rounds, strings.Join(impls, " "), base, lost),
+		fmt.Sprintf("Loopback UDP through bench/echoserver (a fresh process per run): udp-net and udp-uringnet echo from one goroutine (ReadFromUDPAddrPort, WriteToUDPAddrPort) on package net's and uringnet's sockets, udp-callback with core's callback API on one ring (a multishot recvmsg into a buffer ring, a sendmsg per datagram). Each flow is a connected UDP socket on the echo table's load generator (every flow on one core.Ring driven from one thread), keeping one datagram in flight and checking the echo; %s warm-up, %s measured, %d round(s), servers alternating %s; median (min..max), ×%s the ratio of medians.",
+			env.warmup, env.duration, env.rounds, strings.Join(impls, " "), base),
 		"Server CPU is the on-CPU time of the server's threads (/proc/PID/task/*/schedstat) over the measured window, per datagram echoed.",
 	}
 	return sec
