@@ -102,15 +102,11 @@ func (r *run) get(hc *http.Client, rng *rand.Rand) {
 
 // fetch GETs seed's content of size and checks it.
 func (r *run) fetch(ctx context.Context, hc *http.Client, o *op, seed uint64, size int64) error {
-	req, _ := http.NewRequestWithContext(ctx, "GET", r.url(fmt.Sprintf("/get?seed=%d&size=%d", seed, size)), nil)
-	resp, err := hc.Do(req)
+	resp, err := r.getChecked(ctx, hc, fmt.Sprintf("/get?seed=%d&size=%d", seed, size), size)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != 200 || resp.ContentLength != size {
-		return fmt.Errorf("status %d, length %d", resp.StatusCode, resp.ContentLength)
-	}
 	_, err = checkBody(resp.Body, seed, size, o.progress.Store)
 	return err
 }
@@ -157,15 +153,11 @@ func (r *run) cancelGet(hc *http.Client, rng *rand.Rand) {
 	ctx, cancel := r.opContext()
 	defer cancel()
 	err := func() error {
-		req, _ := http.NewRequestWithContext(ctx, "GET", r.url(fmt.Sprintf("/get?seed=%d&size=%d", seed, size)), nil)
-		resp, err := hc.Do(req)
+		resp, err := r.getChecked(ctx, hc, fmt.Sprintf("/get?seed=%d&size=%d", seed, size), size)
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		if resp.StatusCode != 200 || resp.ContentLength != size {
-			return fmt.Errorf("status %d, length %d", resp.StatusCode, resp.ContentLength)
-		}
 		n, err := checkBody(io.LimitReader(resp.Body, stop), seed, size, o.progress.Store)
 		if n != stop && err == nil {
 			err = fmt.Errorf("read %d of %d", n, stop)
@@ -296,4 +288,19 @@ func (r *run) settle(o *op, what string, err error, aborted bool) {
 	default:
 		r.res.exchange(d)
 	}
+}
+
+// getChecked GETs path and checks the response's status and length (the
+// body's size); the caller closes the body.
+func (r *run) getChecked(ctx context.Context, hc *http.Client, path string, size int64) (*http.Response, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", r.url(path), nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != 200 || resp.ContentLength != size {
+		resp.Body.Close()
+		return nil, fmt.Errorf("status %d, length %d", resp.StatusCode, resp.ContentLength)
+	}
+	return resp, nil
 }
