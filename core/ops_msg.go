@@ -20,7 +20,7 @@ import (
 type msghdr struct {
 	hdr unix.Msghdr
 	iov unix.Iovec
-	oob []byte // a Recvmsg's control buffer
+	oob []byte // the control buffer, which a Recvmsg's completion slices
 	// A multishot receive's room, in each provided buffer, for the
 	// sender's address and the control data.
 	nameSpace, ctlSpace uint32
@@ -60,33 +60,37 @@ func (r *Ring) Sendmsg(fd int, buf, oob []byte, sa Sockaddr, flags int, ctx Ctx)
 	if err != nil {
 		return Handle{}, err
 	}
-	m := t.msgHdr()
+	m := t.prepMsg(s, opSendmsg, fd, buf, oob, flags)
 	if n > 0 {
 		t.sa = raw
 		m.hdr.Name = (*byte)(unsafe.Pointer(&t.sa))
 		m.hdr.Namelen = n
 	}
-	m.setIov(buf)
-	if len(oob) > 0 {
-		m.hdr.Control = &oob[0]
-		m.hdr.SetControllen(len(oob))
-	}
-	t.buf = buf
-	s.opcode = opSendmsg
-	s.fd = int32(fd)
-	s.addr = uint64(uintptr(unsafe.Pointer(&m.hdr)))
-	s.len = 1
-	s.opFlags = uint32(flags)
 	return t.Handle(), nil
 }
 
-func (m *msghdr) setIov(buf []byte) {
+// prepMsg points t's header at buf and oob, which t keeps reachable, and
+// fills s for a sendmsg or recvmsg of them on fd; the caller adds the name.
+func (t *Task) prepMsg(s *sqe, opcode uint8, fd int, buf, oob []byte, flags int) *msghdr {
+	m := t.msgHdr()
 	if len(buf) > 0 {
 		m.iov.Base = &buf[0]
 		m.iov.SetLen(len(buf))
 	}
 	m.hdr.Iov = &m.iov
 	m.hdr.SetIovlen(1)
+	if len(oob) > 0 {
+		m.hdr.Control = &oob[0]
+		m.hdr.SetControllen(len(oob))
+		m.oob = oob
+	}
+	t.buf = buf
+	s.opcode = opcode
+	s.fd = int32(fd)
+	s.addr = uint64(uintptr(unsafe.Pointer(&m.hdr)))
+	s.len = 1
+	s.opFlags = uint32(flags)
+	return m
 }
 
 // Recvmsg receives one message into buf and its control data into oob
@@ -100,22 +104,10 @@ func (r *Ring) Recvmsg(fd int, buf, oob []byte, flags int, ctx Ctx) (Handle, err
 	if err != nil {
 		return Handle{}, err
 	}
-	m := t.msgHdr()
+	m := t.prepMsg(s, opRecvmsg, fd, buf, oob, flags)
 	t.sa = unix.RawSockaddrAny{}
 	m.hdr.Name = (*byte)(unsafe.Pointer(&t.sa))
 	m.hdr.Namelen = unix.SizeofSockaddrAny
-	m.setIov(buf)
-	if len(oob) > 0 {
-		m.hdr.Control = &oob[0]
-		m.hdr.SetControllen(len(oob))
-		m.oob = oob
-	}
-	t.buf = buf
-	s.opcode = opRecvmsg
-	s.fd = int32(fd)
-	s.addr = uint64(uintptr(unsafe.Pointer(&m.hdr)))
-	s.len = 1
-	s.opFlags = uint32(flags)
 	return t.Handle(), nil
 }
 
