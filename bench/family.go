@@ -9,7 +9,8 @@ import (
 )
 
 // A family is a group of workloads measured beside the echo table (net/http
-// under wrk and h2load, bulk transfer, idle connections). Each registers
+// under wrk and h2load, bulk transfer, idle connections, UDP echo, quic-go's
+// HTTP/3). Each registers
 // itself from its own file with register, and the bench command runs the
 // families named by -workloads after the echo workloads.
 type family struct {

@@ -25,7 +25,7 @@
 // SHORT.
 //
 // Then each family registered in its own file (net/http, bulk transfer,
-// idle connections) runs and adds a section; -workloads picks which, echo
+// idle connections, UDP echo, quic-go's HTTP/3) runs and adds a section; -workloads picks which, echo
 // included. A family that fails is reported and the rest still run; the
 // command then exits 1.
 //
