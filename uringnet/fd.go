@@ -141,6 +141,10 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 	return f.onRing(s, kind, a, false)
 }
 
+// testHookDirectAttempt, when set by a test, runs before each of onRing's
+// direct attempts.
+var testHookDirectAttempt func(f *netFD, kind int)
+
 // onRing runs do's operation on the ring, after a direct attempt unless
 // tried says the socket was tried already.
 func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
@@ -153,8 +157,21 @@ func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
 		if s.expired() {
 			return 0, os.ErrDeadlineExceeded
 		}
-		if !tried {
+		// A datagram socket read in ping-pong finds the socket empty
+		// every time, and a short read says nothing of what is left, so
+		// after a receive that waited the next goes to the ring at once:
+		// a ring with no poller tries the socket as it submits, in the
+		// one system call that would otherwise arm the receive after a
+		// failed attempt. With a poller the submission waits for it, so
+		// the attempt comes first.
+		recv := kind == kindRecv || kind == kindRecvmsg
+		skip := tried || recv && s.ringFirst && !e.polling.Load()
+		if !skip {
+			if testHookDirectAttempt != nil {
+				testHookDirectAttempt(f, kind)
+			}
 			if res, ok := f.now(s, kind, a); ok {
+				s.ringFirst = false
 				return res, nil
 			}
 		}
@@ -198,7 +215,9 @@ func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
 		if o.state == opIdle { // the ring ran it as it was submitted
 			e.mu.Unlock()
 			o.done.take()
+			s.ringFirst = false
 		} else {
+			s.ringFirst = recv
 			// The deadline may have passed after the check above and
 			// before the operation was in flight, when its timer found
 			// nothing to cancel.

@@ -84,6 +84,10 @@ type side struct {
 	// rs is the read side's readiness word (readstate.go); one atomic
 	// word, its rules written there.
 	rs atomic.Uint32
+	// ringFirst: the side's last receive on the ring found the socket
+	// empty, so the next one skips the direct attempt (onRing). Read and
+	// written only by the goroutine holding mu.
+	ringFirst bool
 }
 
 // expired reports whether the side's deadline has passed.
