@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ourio-go/ourio/bench/internal/pattern"
 )
 
 // The bulk family: one connection streams a large payload through each
@@ -30,10 +31,9 @@ func init() {
 
 const (
 	bulkChunk = 64 << 10 // the generator's writes and reads, and the server's -buf
-	// bulkPeriod is the length of the repeating pattern the stream carries:
-	// not a multiple of the chunk, so that a chunk dropped, repeated or
-	// reordered by the server no longer lines up with it.
-	bulkPeriod = bulkChunk + 8
+	// bulkPeriod is the length of the repeating pattern the stream carries,
+	// longer than a chunk and not a multiple of it.
+	bulkPeriod = pattern.Period
 )
 
 // bulkPlan is one run of the bulk family; impls, when set, replaces the
@@ -119,7 +119,7 @@ func bulkStream(addr string, pid int, warm, total int64) (bulkRun, error) {
 	}
 	// At worse than 16 MiB/s something is wrong; give up rather than hang.
 	conn.SetDeadline(time.Now().Add(30*time.Second + time.Duration(warm+total)*time.Second/(16<<20)))
-	pattern := bulkPattern()
+	pattern := pattern.Bytes()
 	all := warm + total
 
 	var wg sync.WaitGroup
@@ -186,21 +186,6 @@ func bulkStream(addr string, pid int, warm, total int64) (bulkRun, error) {
 	}, nil
 }
 
-// bulkPattern is two periods of a pseudo-random byte sequence, so that any
-// chunk-long window of the stream is one slice of it.
-func bulkPattern() []byte {
-	p := make([]byte, 2*bulkPeriod)
-	x := uint64(0x9e3779b97f4a7c15)
-	for i := range bulkPeriod {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		p[i] = byte(x >> 32)
-	}
-	copy(p[bulkPeriod:], p[:bulkPeriod])
-	return p
-}
-
 func firstDiff(a, b []byte) int64 {
 	for i := range a {
 		if i >= len(b) || a[i] != b[i] {
@@ -256,12 +241,7 @@ func sizeName(n int64) string {
 // env.tmp and returns it with the servers it offers (echoImpls, package
 // net first).
 func echoServers(ctx context.Context, env familyEnv, family string) (string, []string, error) {
-	dir, err := os.MkdirTemp(env.tmp, family+"-")
-	if err != nil {
-		return "", nil, err
-	}
-	fmt.Fprintf(env.progress, "building bench/echoserver\n")
-	bin, err := buildServer(ctx, dir, nil)
+	bin, err := familyCommand(ctx, env, family, "echoserver")
 	if err != nil {
 		return "", nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ourio-go/ourio/bench/internal/pattern"
 	"github.com/ourio-go/ourio/uringnet"
 )
 
@@ -90,7 +91,7 @@ func TestBulkStreamServerGone(t *testing.T) {
 }
 
 func TestBulkPattern(t *testing.T) {
-	p := bulkPattern()
+	p := pattern.Bytes()
 	if len(p) != 2*bulkPeriod || string(p[:bulkPeriod]) != string(p[bulkPeriod:]) {
 		t.Fatal("pattern is not two equal periods")
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -84,14 +82,9 @@ func (r h3Run) cpu() float64 {
 }
 
 func (p h3Plan) run(ctx context.Context, env familyEnv) (*section, error) {
-	dir, err := os.MkdirTemp(env.tmp, "h3-")
+	bin, err := familyCommand(ctx, env, "h3", "h3server")
 	if err != nil {
 		return nil, err
-	}
-	bin := filepath.Join(dir, "h3server")
-	fmt.Fprintf(env.progress, "building bench/h3server\n")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ourio-go/ourio/bench/h3server").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build bench/h3server: %v\n%s", err, out)
 	}
 	var runs []h3Run
 	for _, w := range p.workloads() {

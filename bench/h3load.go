@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ourio-go/ourio/bench/internal/h3"
+	"github.com/ourio-go/ourio/bench/internal/pattern"
 )
 
 // h3Load is one run of the h3 family's load generator against one server:
@@ -83,9 +84,9 @@ func (l h3Load) run() (h3Sample, error) {
 				} else {
 					buf = make([]byte, len(h3.Small)+1)
 				}
-				pattern := h3.Pattern()
+				pat := pattern.Bytes()
 				for ctx.Err() == nil {
-					if err := l.once(ctx, c, buf, pattern, &received); err != nil {
+					if err := l.once(ctx, c, buf, pat, &received); err != nil {
 						if ctx.Err() == nil {
 							fail(err)
 						}
@@ -173,7 +174,7 @@ func (l h3Load) transportOf(ctx context.Context, c *h3.Client) (string, error) {
 
 // once issues one GET and reads its whole body into buf, checking it and
 // adding what arrives to received as it comes.
-func (l h3Load) once(ctx context.Context, c *h3.Client, buf, pattern []byte, received *atomic.Int64) error {
+func (l h3Load) once(ctx context.Context, c *h3.Client, buf, pat []byte, received *atomic.Int64) error {
 	resp, err := c.Get(ctx, l.path)
 	if err != nil {
 		return err
@@ -189,8 +190,8 @@ func (l h3Load) once(ctx context.Context, c *h3.Client, buf, pattern []byte, rec
 			if l.download {
 				// buf is at most a period long, so the pattern has every
 				// window of that length as one slice.
-				i := got % h3.Period
-				if got+int64(n) > l.bodyLen || !bytes.Equal(buf[:n], pattern[i:i+int64(n)]) {
+				i := got % pattern.Period
+				if got+int64(n) > l.bodyLen || !bytes.Equal(buf[:n], pat[i:i+int64(n)]) {
 					return fmt.Errorf("GET %s: body differs from the pattern in bytes %d..%d", l.path, got, got+int64(n))
 				}
 			} else if got+int64(n) > l.bodyLen || !bytes.Equal(buf[:n], h3.Small[got:got+int64(n)]) {

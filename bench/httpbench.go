@@ -119,14 +119,9 @@ func (p httpPlan) run(ctx context.Context, env familyEnv) (*section, error) {
 			return nil, err
 		}
 	}
-	dir, err := os.MkdirTemp(env.tmp, "http-")
+	bin, err := familyCommand(ctx, env, "http", "httpserver")
 	if err != nil {
 		return nil, err
-	}
-	bin := filepath.Join(dir, "httpserver")
-	fmt.Fprintf(env.progress, "building bench/httpserver\n")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/ourio-go/ourio/bench/httpserver").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build bench/httpserver: %v\n%s", err, out)
 	}
 
 	measure := time.Duration(max(1, int(env.duration.Round(time.Second)/time.Second))) * time.Second

@@ -292,7 +292,7 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*results, error) 
 // every server for cfg.rounds rounds, one progress line per run.
 func runEcho(ctx context.Context, cfg config, tmp string, res *results, progress io.Writer) error {
 	fmt.Fprintf(progress, "building bench/echoserver\n")
-	bin, err := buildServer(ctx, tmp, cfg.buildFlags)
+	bin, err := buildCommand(ctx, tmp, "echoserver", cfg.buildFlags)
 	if err != nil {
 		return err
 	}

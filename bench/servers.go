@@ -17,16 +17,27 @@ import (
 	"time"
 )
 
-// buildServer compiles bench/echoserver into dir, with extra go build flags,
-// and returns the binary.
-func buildServer(ctx context.Context, dir string, flags []string) (string, error) {
-	bin := filepath.Join(dir, "echoserver")
-	args := append(append([]string{"build", "-o", bin}, flags...), "github.com/ourio-go/ourio/bench/echoserver")
+// buildCommand compiles bench/NAME (echoserver, httpserver, h3server)
+// into dir, with extra go build flags, and returns the binary.
+func buildCommand(ctx context.Context, dir, name string, flags []string) (string, error) {
+	bin := filepath.Join(dir, name)
+	args := append(append([]string{"build", "-o", bin}, flags...), "github.com/ourio-go/ourio/bench/"+name)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build bench/echoserver: %v\n%s", err, out)
+		return "", fmt.Errorf("go build bench/%s: %v\n%s", name, err, out)
 	}
 	return bin, nil
+}
+
+// familyCommand builds bench/NAME for a family's runs, into a directory of
+// its own under env.tmp.
+func familyCommand(ctx context.Context, env familyEnv, family, name string) (string, error) {
+	dir, err := os.MkdirTemp(env.tmp, family+"-")
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(env.progress, "building bench/%s\n", name)
+	return buildCommand(ctx, dir, name, nil)
 }
 
 // serverProc is one running echo server process.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -42,12 +41,7 @@ type udpRun struct {
 }
 
 func (p udpPlan) run(ctx context.Context, env familyEnv) (*section, error) {
-	dir, err := os.MkdirTemp(env.tmp, "udp-")
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(env.progress, "building bench/echoserver\n")
-	bin, err := buildServer(ctx, dir, nil)
+	bin, err := familyCommand(ctx, env, "udp", "echoserver")
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/ourio-go/ourio/bench/internal/pattern"
 )
 
 // The paths the server answers.
@@ -29,34 +31,13 @@ const (
 // Small is the response body of SmallPath.
 var Small = []byte("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-\n")
 
-// Period is the length of the download body's repeating pattern: not a
-// power of two nor a multiple of any read or frame size, so that a piece
-// dropped, repeated or reordered no longer lines up with it.
-const Period = 64<<10 + 8
-
 // MaxBytes bounds n in BytesPath, so that a bad request cannot keep the
 // server writing for good.
 const MaxBytes = 1 << 30
 
-// Pattern is two periods of a pseudo-random byte sequence: byte i of every
-// download body is Pattern()[i%Period], and any window of up to Period
-// bytes of a body is one slice of it. Each call returns a new slice.
-func Pattern() []byte {
-	p := make([]byte, 2*Period)
-	x := uint64(0x2545f4914f6cdd1d)
-	for i := range Period {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		p[i] = byte(x >> 24)
-	}
-	copy(p[Period:], p[:Period])
-	return p
-}
-
 // Handler serves the three paths; transport is TransportPath's answer.
 func Handler(transport string) http.Handler {
-	pattern := Pattern()
+	pat := pattern.Bytes()
 	mux := http.NewServeMux()
 	mux.HandleFunc(SmallPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -71,9 +52,9 @@ func Handler(transport string) http.Handler {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 		for off := int64(0); off < n; {
-			i := off % Period
-			k := min(Period, n-off)
-			if _, err := w.Write(pattern[i : i+k]); err != nil {
+			i := off % pattern.Period
+			k := min(pattern.Period, n-off)
+			if _, err := w.Write(pat[i : i+k]); err != nil {
 				return // the client went away
 			}
 			off += k

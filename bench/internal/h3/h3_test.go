@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ourio-go/ourio/bench/internal/pattern"
 	"github.com/ourio-go/ourio/uringnet"
 )
 
@@ -69,11 +70,11 @@ func TestServeBothTransports(t *testing.T) {
 			if b := get(TransportPath); string(b) != desc {
 				t.Errorf("%s: %q, want %q", TransportPath, b, desc)
 			}
-			p := Pattern()
-			for _, n := range []int{0, 1, Period - 1, Period, 3*Period + 17, 5 << 20} {
+			p := pattern.Bytes()
+			for _, n := range []int{0, 1, pattern.Period - 1, pattern.Period, 3*pattern.Period + 17, 5 << 20} {
 				want := make([]byte, 0, n)
 				for len(want) < n {
-					want = append(want, p[:min(Period, n-len(want))]...)
+					want = append(want, p[:min(pattern.Period, n-len(want))]...)
 				}
 				b := get(fmt.Sprintf("%s?n=%d", BytesPath, n))
 				if len(b) != n || sha256.Sum256(b) != sha256.Sum256(want) {
@@ -96,19 +97,5 @@ func TestListenRefusesUnknownTransport(t *testing.T) {
 	if pc, _, err := Listen("quic", "127.0.0.1:0"); err == nil {
 		pc.Close()
 		t.Fatal("Listen accepted an unknown transport")
-	}
-}
-
-// TestPatternPeriodic checks the pattern's two halves are one period twice
-// and that the period is not trivially short.
-func TestPatternPeriodic(t *testing.T) {
-	p := Pattern()
-	if len(p) != 2*Period || !bytes.Equal(p[:Period], p[Period:]) {
-		t.Fatal("pattern is not two equal periods")
-	}
-	for _, k := range []int{1, 2, 4, 8, 1 << 10, 1 << 16} {
-		if bytes.Equal(p[:Period-k], p[k:Period]) {
-			t.Errorf("pattern repeats with period %d", k)
-		}
 	}
 }
