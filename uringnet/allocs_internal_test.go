@@ -10,7 +10,7 @@ import (
 
 // TestReadWriteAllocatesNothing checks that a ping-pong's Writes and Reads
 // allocate nothing once warm, on both ends: a lone connection, whose Reads
-// receive on the ring, and one whose Reads wait for readiness behind
+// poll for themselves, and one whose Reads wait for readiness behind
 // another connection's poll.
 func TestReadWriteAllocatesNothing(t *testing.T) {
 	pingPong := func(t *testing.T, c, s *Conn) {

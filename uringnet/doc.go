@@ -32,12 +32,8 @@
 // empty skips the direct attempt, since an arrival brings an event, so a
 // keep-alive connection pays no failed recvfrom; and a deadline or Close
 // sends a waiting Read away at once, as the kernel holds nothing of it. A
-// Read that would poll for itself, no other goroutine polling its ring,
-// receives on the ring instead, and the poller waits for the ring's fd:
-// that receive's completion work runs on the thread about to wait for it,
-// so a lone connection's round trip wakes one thread and costs no
-// epoll_wait; a Read that waits for readiness behind it moves the parked
-// poller onto the epoll fd.
+// Read with no other goroutine polling its ring becomes the poller and
+// waits for readiness the same way, for the same reason.
 // Writes that must wait, Accepts, Dials and splices are operations on the
 // ring. Each connection keeps one operation slot and one wake-up per
 // direction, so steady-state reads and writes allocate nothing. The states

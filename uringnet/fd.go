@@ -125,14 +125,7 @@ func (f *netFD) cancel(s *side) {
 // is reported as ECANCELED for the dialer to explain.
 func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 	if kind == kindRecv && f.slot >= 0 {
-		res, err, done := f.readReady(s, a.buf)
-		if !done {
-			// The lone Read: on the ring, the socket tried already.
-			if res, err = f.onRing(s, kind, a, true); err == nil {
-				f.afterRecv(res, a.buf)
-			}
-		}
-		return res, err
+		return f.readReady(s, a.buf)
 	}
 	if kind == kindSplice && s == &f.rd {
 		// A splice reads past the side's readiness (readstate.go).

@@ -7,18 +7,26 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
-// holdPoller keeps a Read of a connection of its own waiting on e, as its
-// poller, parked, until the test ends.
+// holdPoller keeps an operation on the ring, a raw read's poll of a
+// connection of its own, waiting on e as its poller, parked on the ring's
+// fd, until the test ends: the engine's events are then the test's to
+// harvest, unless a Read waits for readiness.
 func holdPoller(t *testing.T, e *engine) {
 	t.Helper()
 	clients, servers := connPairs(t, 1)
 	onEngine(e, servers[0])
+	rc, err := servers[0].SyscallConn()
+	require.NoError(t, err)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		servers[0].Read(make([]byte, 1))
+		rc.Read(func(fd uintptr) bool {
+			_, err := unix.Read(int(fd), make([]byte, 1))
+			return err != unix.EAGAIN
+		})
 	}()
 	eventually(t, "the holder did not poll", func() bool {
 		e.mu.Lock()

@@ -44,11 +44,10 @@ func keepHarvesting(t *testing.T, e *engine, s *Conn) {
 	})
 }
 
-// TestReadyLoneReadOnRing checks that a Read that would poll for itself
-// receives on the ring, with its poller parked on the ring's fd, and that a
-// Read waiting for readiness behind it moves the parked poller onto the
-// epoll fd.
-func TestReadyLoneReadOnRing(t *testing.T) {
+// TestReadyLoneReadWaitsForReadiness checks that a Read with no poller on
+// its engine waits for readiness as the poller itself, parked on the epoll
+// fd with nothing submitted, and that a second Read waits behind it.
+func TestReadyLoneReadWaitsForReadiness(t *testing.T) {
 	clients, servers := connPairs(t, 2)
 	e, err := newEngine(nil, true)
 	require.NoError(t, err)
@@ -62,17 +61,17 @@ func TestReadyLoneReadOnRing(t *testing.T) {
 		got <- string(b[:n])
 	}
 	go read(servers[0])
-	eventually(t, "the lone Read did not poll on the ring's fd", func() bool {
+	eventually(t, "the lone Read did not poll on the epoll fd", func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		o := &servers[0].fd.rd.op
-		return e.polling.Load() && e.asleep && !e.onEp && o.state == opRing
+		return e.polling.Load() && e.asleep && e.onEp && o.state == opAwait && e.pollerOp == o
 	})
 	go read(servers[1])
-	eventually(t, "the poller did not move onto the epoll fd", func() bool {
+	eventually(t, "the second Read did not wait for readiness", func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		return e.asleep && e.onEp && e.rwWaiting == 1
+		return e.asleep && e.onEp && e.rwWaiting == 2
 	})
 	_, err = clients[1].Write([]byte("second"))
 	require.NoError(t, err)
