@@ -119,7 +119,7 @@ func bulkStream(addr string, pid int, warm, total int64) (bulkRun, error) {
 	}
 	// At worse than 16 MiB/s something is wrong; give up rather than hang.
 	conn.SetDeadline(time.Now().Add(30*time.Second + time.Duration(warm+total)*time.Second/(16<<20)))
-	pattern := pattern.Bytes()
+	pat := pattern.Bytes()
 	all := warm + total
 
 	var wg sync.WaitGroup
@@ -128,7 +128,7 @@ func bulkStream(addr string, pid int, warm, total int64) (bulkRun, error) {
 		for off := int64(0); off < all; {
 			n := min(int64(bulkChunk), all-off)
 			i := off % bulkPeriod
-			if _, err := conn.Write(pattern[i : i+n]); err != nil {
+			if _, err := conn.Write(pat[i : i+n]); err != nil {
 				werr = fmt.Errorf("write after %d of %d bytes: %w", off, all, err)
 				conn.Close() // unblock the reader
 				return
@@ -146,8 +146,8 @@ func bulkStream(addr string, pid int, warm, total int64) (bulkRun, error) {
 	for got < all {
 		n, err := conn.Read(buf)
 		if n > 0 {
-			if i := got % bulkPeriod; !bytes.Equal(buf[:n], pattern[i:i+int64(n)]) {
-				return bulkRun{}, fmt.Errorf("echo differs from what was sent at byte %d", got+firstDiff(buf[:n], pattern[i:]))
+			if i := got % bulkPeriod; !bytes.Equal(buf[:n], pat[i:i+int64(n)]) {
+				return bulkRun{}, fmt.Errorf("echo differs from what was sent at byte %d", got+firstDiff(buf[:n], pat[i:]))
 			}
 			got += int64(n)
 			if t0.IsZero() && got >= warm {

@@ -131,16 +131,15 @@ func (f *netFD) do(s *side, kind int, a args) (int32, error) {
 		// A splice reads past the side's readiness (readstate.go).
 		s.markReady()
 	}
-	return f.onRing(s, kind, a, false)
+	return f.onRing(s, kind, a)
 }
 
 // testHookDirectAttempt, when set by a test, runs before each of onRing's
 // direct attempts.
 var testHookDirectAttempt func(f *netFD, kind int)
 
-// onRing runs do's operation on the ring, after a direct attempt unless
-// tried says the socket was tried already.
-func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
+// onRing runs do's operation on the ring, after a direct attempt.
+func (f *netFD) onRing(s *side, kind int, a args) (int32, error) {
 	e := f.e
 	o := &s.op
 	for {
@@ -150,16 +149,16 @@ func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
 		if s.expired() {
 			return 0, os.ErrDeadlineExceeded
 		}
-		// A datagram socket read in ping-pong finds the socket empty
-		// every time, and a short read says nothing of what is left, so
-		// after a receive that waited the next goes to the ring at once:
-		// a ring with no poller tries the socket as it submits, in the
-		// one system call that would otherwise arm the receive after a
-		// failed attempt. With a poller the submission waits for it, so
-		// the attempt comes first.
+		// A receive here (a datagram socket's, or a stream socket's the
+		// engine could not watch) has no readiness to say the socket is
+		// empty, and a datagram read in ping-pong finds it empty every
+		// time, so after a receive that waited the next goes to the ring
+		// at once: a ring with no poller tries the socket as it
+		// submits, in the one system call that would otherwise arm the
+		// receive after a failed attempt. With a poller the submission
+		// waits for it, so the attempt comes first.
 		recv := kind == kindRecv || kind == kindRecvmsg
-		skip := tried || recv && s.ringFirst && !e.polling.Load()
-		if !skip {
+		if !recv || !s.ringFirst || e.polling.Load() {
 			if testHookDirectAttempt != nil {
 				testHookDirectAttempt(f, kind)
 			}
@@ -168,7 +167,6 @@ func (f *netFD) onRing(s *side, kind int, a args, tried bool) (int32, error) {
 				return res, nil
 			}
 		}
-		tried = false
 		e.mu.Lock()
 		if f.closed.Load() { // Close cancels under mu: check again there
 			e.mu.Unlock()
