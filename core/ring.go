@@ -630,6 +630,9 @@ func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 		r.stale++
 		return nil
 	}
+	if t.zc != zcNone && flags&(cqeFMore|cqeFNotif) == 0 {
+		return r.completeWithNotif(t, res, flags)
+	}
 	more := flags&cqeFMore != 0
 	if !more {
 		r.active--
@@ -658,6 +661,9 @@ func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 	if t.Result.Op == OpTimer && res == -int32(unix.ETIME) {
 		t.Result.Res = 0
 	}
+	if flags&cqeFNotif != 0 {
+		t.Result.Res = 0 // IORING_NOTIF_USAGE_ZC_COPIED, were it asked for, is no errno
+	}
 	var err error
 	if t.Callback != nil {
 		err = t.Callback(r, t)
@@ -669,6 +675,34 @@ func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 	if !more {
 		r.finish(t)
 	}
+	return err
+}
+
+// completeWithNotif completes a zero-copy send whose result is final: a
+// plain send stood in for it, or the kernel failed it before it took the
+// buffer. Its callback runs as the kernel's zero-copy send would have it,
+// once with the result and More, and once more with the notification;
+// the task stays in flight until then, as it does until a kernel
+// notification. The notification runs even when the result's callback
+// returns an error, which Run returns after both.
+func (r *Ring) completeWithNotif(t *Task, res int32, flags uint32) error {
+	t.Result.Res = res
+	t.Result.Flags = flags | cqeFMore
+	t.Result.Buf = nil
+	var err error
+	if t.Callback != nil {
+		err = t.Callback(r, t)
+	}
+	r.active--
+	t.state = taskReserved
+	t.Result.Res = 0
+	t.Result.Flags = cqeFNotif
+	if t.Callback != nil {
+		if nerr := t.Callback(r, t); err == nil {
+			err = nerr
+		}
+	}
+	r.finish(t)
 	return err
 }
 
@@ -757,6 +791,7 @@ func (r *Ring) release(t *Task) {
 	t.bufID = -1
 	t.slot = -1
 	t.linked = false
+	t.zc = zcNone
 	if t.owner != r {
 		for {
 			head := t.owner.remoteFree.Load()

@@ -271,6 +271,7 @@ var scriptable = map[core.Op]bool{
 	core.OpClose: true, core.OpPoll: true, core.OpSocket: true,
 	core.OpShutdown: true, core.OpOpenat: true, core.OpStatx: true,
 	core.OpSendmsg: true, core.OpRecvmsg: true,
+	core.OpSendZC: true, core.OpSendmsgZC: true,
 }
 
 // Script queues replies for the next operations op on fd, in order; one
@@ -292,7 +293,8 @@ func (m *Ring) Script(fd int, op core.Op, replies ...Reply) {
 func (m *Ring) RegisterFd(fd int) { m.opened(fd, "RegisterFd") }
 
 // Sent returns the bytes the application sent or wrote on fd with Send,
-// Write and Writev, in completion order (offsets are ignored).
+// SendZC, Sendmsg, SendmsgZC, Write and Writev, in completion order
+// (offsets are ignored).
 func (m *Ring) Sent(fd int) []byte { return slices.Clone(m.sent[fd]) }
 
 // Now returns the fake clock, which starts at the time New was called and
