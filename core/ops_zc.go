@@ -22,9 +22,12 @@ package core
 //
 // Where the kernel lacks the operation, and on the epoll backend, a plain
 // send stands in and the notification follows its result at once, so one
-// code path serves both; ZeroCopy says which runs. Sending without a copy
-// pays off for large buffers on a device that can send from them; on
-// loopback the kernel copies anyway.
+// code path serves both; ZeroCopy says which runs. The kernel sends
+// without a copy only on sockets that support it (TCP and UDP): on others,
+// such as Unix sockets, its result is EOPNOTSUPP, where a plain send
+// standing in would send; use Send there. Sending without a copy pays off
+// for large buffers on a device that can send from them; on loopback the
+// kernel copies anyway.
 func (r *Ring) SendZC(fd int, buf []byte, flags int, ctx Ctx) (Handle, error) {
 	t, s, err := r.start(OpSendZC, ctx)
 	if err != nil {
