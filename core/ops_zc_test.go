@@ -38,7 +38,7 @@ func ktZCModes(t *testing.T, f func(t *testing.T, r *Ring)) {
 			}
 			require.Equal(t, kernel, r.ZeroCopy(OpSendZC))
 			require.Equal(t, kernel, r.ZeroCopy(OpSendmsgZC))
-			require.True(t, Supported(OpSendZC) && Supported(OpSendmsgZC))
+			require.True(t, r.Allowed(OpSendZC) && r.Allowed(OpSendmsgZC))
 			f(t, r)
 		})
 	}
