@@ -89,6 +89,7 @@ var ktBackendSuite = []struct {
 	{"OpSendZCPeerReset", TestOpSendZCPeerReset},
 	{"OpSendZCCancel", TestOpSendZCCancel},
 	{"OpSendZCClose", TestOpSendZCClose},
+	{"OpSendZCCloseNotifPending", TestOpSendZCCloseNotifPending},
 	{"OpSendZCCallbackError", TestOpSendZCCallbackError},
 	{"OpSendZCUnixSocket", TestOpSendZCUnixSocket},
 	{"OpSendZCRestricted", TestOpSendZCRestricted},

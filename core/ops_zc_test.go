@@ -346,12 +346,16 @@ func TestOpSendZCCancel(t *testing.T) {
 
 // TestOpSendZCClose closes the ring with zero-copy sends in flight: some
 // waiting for room, some just submitted. Close waits for the kernel to let
-// go of every buffer and runs no callback.
+// go of every buffer and runs no callback; should data have got into the
+// full socket, whose peer does not read, Close says so and works once the
+// peer has read.
 func TestOpSendZCClose(t *testing.T) {
+	defer func(d time.Duration) { notifWait = d }(notifWait)
+	notifWait = 100 * time.Millisecond
 	ktZCModes(t, func(t *testing.T, _ *Ring) {
 		r, err := ktNew(Options{Entries: 64})
 		require.NoError(t, err)
-		blocked, _ := ktTCP(t)
+		blocked, blockedPeer := ktTCP(t)
 		ktFillSendBuffer(t, blocked)
 		flowing, server := ktTCP(t)
 		got := ktReadAll(t, server, 1<<30)
@@ -371,8 +375,15 @@ func TestOpSendZCClose(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.NoError(t, r.Submit())
-		require.NoError(t, r.Close())
+		err = r.Close()
 		require.Zero(t, calls, "Close ran callbacks")
+		if err != nil {
+			require.ErrorIs(t, err, ErrNotifPending)
+			require.True(t, r.ZeroCopy(OpSendZC), "a plain send has no notification to wait for")
+			ktReadAll(t, blockedPeer, 1<<30)
+			require.NoError(t, r.Run(UntilDone))
+			require.NoError(t, r.Close())
+		}
 		require.Zero(t, r.Active())
 		unix.Shutdown(flowing, unix.SHUT_WR)
 		select {
@@ -380,6 +391,64 @@ func TestOpSendZCClose(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the receiver did not see the end")
 		}
+	})
+}
+
+// TestOpSendZCCloseNotifPending: a zero-copy send whose data waits in a
+// socket the peer does not read has its result but not its notification,
+// so Close returns ErrNotifPending and leaves the ring open; once the peer
+// resets the connection the notification comes, and Close succeeds. A
+// plain send standing in has nothing to wait for.
+func TestOpSendZCCloseNotifPending(t *testing.T) {
+	defer func(d time.Duration) { notifWait = d }(notifWait)
+	notifWait = 100 * time.Millisecond
+	ktZCModes(t, func(t *testing.T, _ *Ring) {
+		r, err := ktNew(Options{Entries: 64})
+		require.NoError(t, err)
+		defer r.Close()
+		ln, sa := ktListen(t, unix.AF_INET)
+		client := ktDial(t, unix.AF_INET, sa)
+		server, _, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
+		require.NoError(t, err)
+		serverOpen := true
+		t.Cleanup(func() {
+			if serverOpen {
+				unix.Close(server)
+			}
+		})
+		ktFillSendBuffer(t, client)
+		var z ktZCSends
+		_, err = r.SendZC(client, ktPattern(1<<20), unix.MSG_NOSIGNAL, z.ctx(1))
+		require.NoError(t, err)
+		require.NoError(t, r.Run(NoWait))
+		// The peer reads a little: the window opens, part of the send
+		// goes into the socket, more than the window takes.
+		buf := make([]byte, 64<<10)
+		for n := 0; n < len(buf); {
+			k, err := unix.Read(server, buf[n:])
+			require.NoError(t, err)
+			n += k
+		}
+		require.True(t, ktRunGuarded(t, r, 5*time.Second, func() bool { return len(z.events[1]) > 0 }))
+		res := z.events[1][0].res
+		require.Greater(t, res, int32(0))
+		require.Less(t, res, int32(1<<20))
+		if !r.ZeroCopy(OpSendZC) {
+			require.True(t, z.done(1))
+			require.NoError(t, r.Close())
+			return
+		}
+		require.False(t, z.done(1), "the notification came with the data still in the socket")
+		start := time.Now()
+		require.ErrorIs(t, r.Close(), ErrNotifPending)
+		require.Less(t, time.Since(start), 5*time.Second)
+		require.Equal(t, 1, r.Active())
+		require.NoError(t, unix.SetsockoptLinger(server, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}))
+		serverOpen = false
+		require.NoError(t, unix.Close(server))
+		require.True(t, ktRunGuarded(t, r, 5*time.Second, func() bool { return z.done(1) }))
+		require.Equal(t, res, z.check(t, OpSendZC, 1))
+		require.NoError(t, r.Close())
 	})
 }
 

@@ -54,6 +54,10 @@ type Ring struct {
 	free       *Task
 	remoteFree atomic.Pointer[Task] // tasks returned by other rings
 	active     int                  // tasks submitted whose final completion is pending
+	// notifs counts the kernel's zero-copy sends whose result has come
+	// (with IORING_CQE_F_MORE) and whose notification has not; they are
+	// part of active. Owned, as active is, by the ring's goroutine.
+	notifs int
 
 	// The inbox holds tasks other rings sent with MsgRing until their
 	// message is reaped here.
@@ -301,6 +305,16 @@ func (r *Ring) SingleIssuer() bool { return r.setupFlags&setupSingleIssuer != 0 
 // owns the ring, and not from inside a callback. If the cancellation fails
 // (ErrWrongThread on a SingleIssuer ring closed from another thread), Close
 // returns the error and leaves the ring open.
+//
+// The notification of a zero-copy send (SendZC, SendmsgZC) cannot be
+// cancelled: it comes when the network stack lets go of the data. Close
+// waits up to a second for those still due once everything else has
+// ended. If some do not come, as when a peer leaves the data in its
+// socket, Close returns ErrNotifPending and leaves the ring open with
+// those sends in flight: Run delivers their notifications when they come
+// (not their results, if Close consumed them), and Close may be called
+// again. Closing or resetting their sockets makes the kernel drop the
+// data and send the notifications.
 func (r *Ring) Close() error {
 	if r.closed {
 		return ErrClosed
@@ -346,7 +360,7 @@ func (r *Ring) drainForClose() error {
 	if r.ep != nil {
 		r.ep.abandonPooled()
 	}
-	for round := 0; r.active > 0; round++ {
+	for round := 0; r.active > r.notifs; round++ {
 		s, err := r.getSQE()
 		if err != nil {
 			return err
@@ -381,10 +395,65 @@ func (r *Ring) drainForClose() error {
 			}
 			for r.reapSilently() > 0 && r.active > 0 {
 			}
-			if r.active == 0 || !tick.Live() {
+			if r.active == r.notifs || !tick.Live() {
 				break
 			}
 		}
+	}
+	return r.awaitNotifs()
+}
+
+// reapOne waits for a completion and consumes what is ready without
+// running callbacks, for Close.
+func (r *Ring) reapOne() error {
+	if err := r.submitAndWait(1, false); err != nil && err != errReapFirst {
+		return err
+	}
+	r.reapSilently()
+	return nil
+}
+
+// notifWait bounds how long Close waits for the notifications of zero-copy
+// sends once nothing else is in flight. They come when the network stack
+// frees the data, on loopback at once, elsewhere once the peer has
+// acknowledged it; data a peer leaves in its socket keeps them away
+// indefinitely. A variable so that tests can shorten it.
+var notifWait = time.Second
+
+// awaitNotifs waits, up to notifWait, for the notifications of the
+// zero-copy sends still in flight, which no cancel can hasten, and returns
+// ErrNotifPending if some do not come.
+func (r *Ring) awaitNotifs() error {
+	if r.notifs == 0 {
+		return nil
+	}
+	s, err := r.getSQE()
+	if err != nil {
+		return err
+	}
+	t := r.alloc()
+	r.launch(t, s, OpTimer, Ctx{})
+	t.kind = kindQuiet
+	t.ts.set(notifWait)
+	s.opcode = opTimeout
+	s.addr = t.ts.ptr()
+	s.len = 1
+	timer := t.Handle()
+	for r.notifs > 0 && timer.Live() {
+		if err := r.reapOne(); err != nil {
+			return err
+		}
+	}
+	if timer.Live() {
+		r.removeTimer(timer) // every notification came
+	}
+	for r.active > r.notifs { // the timer, and its removal
+		if err := r.reapOne(); err != nil {
+			return err
+		}
+	}
+	if r.notifs > 0 {
+		return ErrNotifPending
 	}
 	return nil
 }
@@ -412,7 +481,11 @@ func (r *Ring) reapSilently() int {
 		if c.userData&inboxFlag != 0 {
 			continue // dropInbox returns these tasks
 		}
-		if t := r.lookup(c.userData); t != nil && c.flags&cqeFMore == 0 {
+		t := r.lookup(c.userData)
+		if t != nil && t.zc != zcNone {
+			r.countNotif(c.flags)
+		}
+		if t != nil && c.flags&cqeFMore == 0 {
 			r.active--
 			t.state = taskReserved
 			if t.bufID >= 0 {
@@ -630,8 +703,11 @@ func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 		r.stale++
 		return nil
 	}
-	if t.zc != zcNone && flags&(cqeFMore|cqeFNotif) == 0 {
-		return r.completeWithNotif(t, res, flags)
+	if t.zc != zcNone {
+		if flags&(cqeFMore|cqeFNotif) == 0 {
+			return r.completeWithNotif(t, res, flags)
+		}
+		r.countNotif(flags)
 	}
 	more := flags&cqeFMore != 0
 	if !more {
@@ -676,6 +752,17 @@ func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 		r.finish(t)
 	}
 	return err
+}
+
+// countNotif keeps notifs as a completion of a kernel zero-copy send with
+// flags arrives: its result, which a notification will follow, or that
+// notification.
+func (r *Ring) countNotif(flags uint32) {
+	if flags&cqeFNotif != 0 {
+		r.notifs--
+	} else if flags&cqeFMore != 0 {
+		r.notifs++
+	}
 }
 
 // completeWithNotif completes a zero-copy send whose result is final: a
