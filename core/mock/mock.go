@@ -70,7 +70,8 @@
 // Completions behave as on a core.Ring: callbacks run only inside Run, in
 // submission order (unless Reverse or the random-fault mode reorders them),
 // with the task's Userdata and Msg; a multishot operation
-// keeps its task until its final completion; Handle.Cancel completes the
+// keeps its task until its final completion, and a zero-copy send until its
+// notification, which follows its result; Handle.Cancel completes the
 // target with ECANCELED and the cancel with nil, or ENOENT when the target
 // had already completed (as from the kernel, the cancel's callback runs
 // first), unless ScriptCancel or the random-fault mode makes it lose the
