@@ -21,11 +21,6 @@ var (
 	ErrWrongThread = errors.New("ourio: single-issuer ring used from another OS thread")
 	// ErrBusy is returned when a Ring is run from two goroutines at once.
 	ErrBusy = errors.New("ourio: ring is already running on another goroutine")
-	// ErrNotifPending is returned by Close when zero-copy sends still wait
-	// for their notifications once everything else has ended: their data
-	// sits in sockets whose peers do not take it, and the kernel may still
-	// send from their buffers. The ring stays open.
-	ErrNotifPending = errors.New("ourio: zero-copy sends still wait for their notifications")
 )
 
 // UnsupportedError reports an operation or feature that cannot be used: the

@@ -310,11 +310,10 @@ func (r *Ring) SingleIssuer() bool { return r.setupFlags&setupSingleIssuer != 0 
 // cancelled: it comes when the network stack lets go of the data. Close
 // waits up to a second for those still due once everything else has
 // ended. If some do not come, as when a peer leaves the data in its
-// socket, Close returns ErrNotifPending and leaves the ring open with
-// those sends in flight: Run delivers their notifications when they come
-// (not their results, if Close consumed them), and Close may be called
-// again. Closing or resetting their sockets makes the kernel drop the
-// data and send the notifications.
+// socket, Close closes the ring without them, runs none of their
+// callbacks, and keeps their buffers referenced for the rest of the
+// process (abandonedZC): the kernel may still send from them, and must
+// never send memory the program has reused.
 func (r *Ring) Close() error {
 	if r.closed {
 		return ErrClosed
@@ -327,6 +326,9 @@ func (r *Ring) Close() error {
 		if err := r.drainForClose(); err != nil {
 			// The kernel may still use what the tasks hold: release nothing.
 			return err
+		}
+		if r.notifs > 0 {
+			abandonZC(r.chunks)
 		}
 	}
 	var err error
@@ -421,8 +423,8 @@ func (r *Ring) reapOne() error {
 var notifWait = time.Second
 
 // awaitNotifs waits, up to notifWait, for the notifications of the
-// zero-copy sends still in flight, which no cancel can hasten, and returns
-// ErrNotifPending if some do not come.
+// zero-copy sends still in flight, which no cancel can hasten; r.notifs
+// says how many did not come.
 func (r *Ring) awaitNotifs() error {
 	if r.notifs == 0 {
 		return nil
@@ -452,10 +454,22 @@ func (r *Ring) awaitNotifs() error {
 			return err
 		}
 	}
-	if r.notifs > 0 {
-		return ErrNotifPending
-	}
 	return nil
+}
+
+// abandonedZC keeps the tasks, and so the buffers, of zero-copy sends whose
+// notification had not come when their ring closed, for the rest of the
+// process: the kernel may still send from those buffers. Guarded by its mu.
+var abandonedZC struct {
+	mu     sync.Mutex
+	chunks []*[chunkSize]Task
+}
+
+// abandonZC adds a closing ring's task chunks to abandonedZC.
+func abandonZC(chunks []*[chunkSize]Task) {
+	abandonedZC.mu.Lock()
+	abandonedZC.chunks = append(abandonedZC.chunks, chunks...)
+	abandonedZC.mu.Unlock()
 }
 
 // dropQueued turns every SQE the kernel has not consumed into a NOP that
