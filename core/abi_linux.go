@@ -52,7 +52,7 @@ const (
 	opShutdown     = 34
 	opMsgRing      = 40
 	opSocket       = 45
-	opSendZC       = 47 // Linux 5.19
+	opSendZC       = 47 // Linux 6.0
 	opSendmsgZC    = 48 // Linux 6.1
 	opLastRequired = opSocket
 )

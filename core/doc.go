@@ -53,7 +53,7 @@
 // operation the kernel lacks returns an error matching errors.ErrUnsupported.
 // The ring itself needs Linux 5.6 (single mmap, probe, CQ size); the full
 // operation set needs 6.0 (multishot receive, provided buffer rings, socket,
-// msg_ring, cancel by fd); zero-copy sends run as the kernel's from 5.19
+// msg_ring, cancel by fd); zero-copy sends run as the kernel's from 6.0
 // (SendZC) and 6.1 (SendmsgZC), and as plain sends before. Tests run on the
 // real kernel, including the fallback paths.
 //
@@ -77,10 +77,10 @@
 // completion flags (multishot operations and zero-copy sends report More,
 // receives into a BufRing take its buffers as the kernel would and end with
 // ENOBUFS when it is empty, a zero-copy send's notification follows its
-// result) and errors; zero-copy sends copy there, as Ring.ZeroCopy says. What differs is where the work happens: on epoll
-// nothing completes while the ring's goroutine is outside Run or Submit
-// (PollableFd, the epoll descriptor, and Ready say when there is work for
-// Run); accept, connect and splice put their descriptors in nonblocking
+// result) and errors; zero-copy sends copy there, as Ring.ZeroCopy says.
+// What differs is where the work happens: on epoll nothing completes
+// while the ring's goroutine is outside Run or Submit (PollableFd, the
+// epoll descriptor, and Ready say when there is work for Run); accept, connect and splice put their descriptors in nonblocking
 // mode, as package net does; an operation on a descriptor number that was
 // closed outside the ring (not with CloseFd) and reused by a descriptor
 // made outside it may wait up to 100ms before the ring notices that epoll

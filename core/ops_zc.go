@@ -2,7 +2,7 @@
 
 package core
 
-// Zero-copy sends: IORING_OP_SEND_ZC (Linux 5.19) and IORING_OP_SENDMSG_ZC
+// Zero-copy sends: IORING_OP_SEND_ZC (Linux 6.0) and IORING_OP_SENDMSG_ZC
 // (6.1). The kernel posts the send's result and, once the network stack
 // has let go of the pages, a notification; a Ring delivers both to the
 // one callback and holds the caller's memory until the second.
@@ -17,8 +17,9 @@ package core
 // task is recycled. The caller must neither write to nor reuse buf before
 // the notification: until then the kernel may still read it, even after a
 // failed result. The task keeps buf reachable until then, so the garbage
-// collector cannot free it. Handle.Live stays true until the notification,
-// and Ring.Close waits for it, callbacks not run.
+// collector cannot free it. Handle.Live stays true until the notification.
+// Ring.Close waits a second for it, running no callback, and then gives
+// the send up, keeping buf referenced (see Close).
 //
 // Where the kernel lacks the operation, and on the epoll backend, a plain
 // send stands in and the notification follows its result at once, so one

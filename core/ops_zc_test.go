@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -33,7 +35,7 @@ func ktZCModes(t *testing.T, f func(t *testing.T, r *Ring)) {
 				return // New chose epoll: there is no zero-copy path to test
 			}
 			if kernel && (!kernelOps[opSendZC] || !kernelOps[opSendmsgZC]) {
-				t.Skip("the kernel lacks IORING_OP_SEND_ZC or IORING_OP_SENDMSG_ZC (Linux 5.19, 6.1)")
+				t.Skip("the kernel lacks IORING_OP_SEND_ZC or IORING_OP_SENDMSG_ZC (Linux 6.0, 6.1)")
 			}
 			if !kernel {
 				opDisabled[OpSendZC], opDisabled[OpSendmsgZC] = true, true
@@ -411,7 +413,7 @@ func TestOpSendZCCloseNotifPending(t *testing.T) {
 		ktFillSendBuffer(t, client)
 		var z ktZCSends
 		payload := ktPattern(1 << 20)
-		_, err = r.SendZC(client, payload, unix.MSG_NOSIGNAL, z.ctx(1))
+		h, err := r.SendZC(client, payload, unix.MSG_NOSIGNAL, z.ctx(1))
 		require.NoError(t, err)
 		require.NoError(t, r.Run(NoWait))
 		// The peer reads a little: the window opens, part of the send
@@ -436,19 +438,32 @@ func TestOpSendZCCloseNotifPending(t *testing.T) {
 		require.NoError(t, r.Close())
 		require.Less(t, time.Since(start), 5*time.Second)
 		require.False(t, z.done(1), "Close ran the notification's callback")
-		require.True(t, abandonedHolds(payload), "the pending send's buffer was let go")
+		require.Zero(t, r.Active())
+		require.False(t, h.Live(), "an abandoned send's handle is live")
+		require.Error(t, h.SetDeadline(time.Now().Add(time.Second)))
+		_, err = h.Cancel(Ctx{})
+		require.Error(t, err)
+		// Nothing of the test's refers to the buffer now: only the
+		// abandoned task keeps it from the collector.
+		wp := weak.Make(&payload[0])
+		payload = nil
+		runtime.GC()
+		runtime.GC()
+		p := wp.Value()
+		require.NotNil(t, p, "the pending send's buffer was collected")
+		require.True(t, abandonedHolds(p), "no abandoned task holds the pending send's buffer")
 	})
 }
 
-// abandonedHolds reports whether abandonedZC keeps a zero-copy send of b
-// in flight.
-func abandonedHolds(b []byte) bool {
+// abandonedHolds reports whether abandonedZC keeps an abandoned zero-copy
+// send of the buffer starting at p.
+func abandonedHolds(p *byte) bool {
 	abandonedZC.mu.Lock()
 	defer abandonedZC.mu.Unlock()
 	for _, c := range abandonedZC.chunks {
 		for i := range c {
 			t := &c[i]
-			if t.state == taskInFlight && t.zc == zcKernel && len(t.buf) > 0 && &t.buf[0] == &b[0] {
+			if t.state == taskAbandoned && t.zc == zcKernel && len(t.buf) > 0 && &t.buf[0] == p {
 				return true
 			}
 		}

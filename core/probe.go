@@ -76,7 +76,7 @@ func zcPlain(op Op) Op {
 }
 
 // kernelZeroCopy reports whether the kernel performs the zero-copy send op
-// itself (IORING_OP_SEND_ZC from Linux 5.19, IORING_OP_SENDMSG_ZC from 6.1).
+// itself (IORING_OP_SEND_ZC from Linux 6.0, IORING_OP_SENDMSG_ZC from 6.1).
 func kernelZeroCopy(op Op) bool {
 	return zcPlain(op) != OpNone && !opDisabled[op] && kernelOps[kernelOp[op]]
 }

@@ -310,10 +310,12 @@ func (r *Ring) SingleIssuer() bool { return r.setupFlags&setupSingleIssuer != 0 
 // cancelled: it comes when the network stack lets go of the data. Close
 // waits up to a second for those still due once everything else has
 // ended. If some do not come, as when a peer leaves the data in its
-// socket, Close closes the ring without them, runs none of their
-// callbacks, and keeps their buffers referenced for the rest of the
-// process (abandonedZC): the kernel may still send from them, and must
-// never send memory the program has reused.
+// socket, Close closes the ring without them: their handles are dead,
+// none of their callbacks runs, and their buffers (if on the Go heap)
+// stay referenced for the rest of the process, since the kernel may still
+// send from them and must never send memory the program has reused. The
+// kernel keeps the ring's context until the network stack lets the data
+// go, and warns in its log after five minutes if it still has not.
 func (r *Ring) Close() error {
 	if r.closed {
 		return ErrClosed
@@ -328,7 +330,7 @@ func (r *Ring) Close() error {
 			return err
 		}
 		if r.notifs > 0 {
-			abandonZC(r.chunks)
+			r.abandonZC()
 		}
 	}
 	var err error
@@ -465,10 +467,22 @@ var abandonedZC struct {
 	chunks []*[chunkSize]Task
 }
 
-// abandonZC adds a closing ring's task chunks to abandonedZC.
-func abandonZC(chunks []*[chunkSize]Task) {
+// abandonZC gives the zero-copy sends a closing ring still owes
+// notifications up: their tasks leave flight (taskAbandoned, so their
+// handles are dead and Active counts them no more) and the ring's task
+// chunks join abandonedZC, which keeps every buffer they hold.
+func (r *Ring) abandonZC() {
+	for _, c := range r.chunks {
+		for i := range c {
+			if t := &c[i]; t.state == taskInFlight && t.zc == zcKernel {
+				t.state = taskAbandoned
+				r.active--
+				r.notifs--
+			}
+		}
+	}
 	abandonedZC.mu.Lock()
-	abandonedZC.chunks = append(abandonedZC.chunks, chunks...)
+	abandonedZC.chunks = append(abandonedZC.chunks, r.chunks...)
 	abandonedZC.mu.Unlock()
 }
 

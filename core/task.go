@@ -86,6 +86,10 @@ const (
 	taskReserved           // taken from the pool, or past its final completion
 	taskInFlight
 	taskHeld // reserved by GetTask and not yet handed to MsgRing
+	// taskAbandoned: a zero-copy send whose ring closed before its
+	// notification came; kept for the rest of the process (abandonedZC),
+	// never live again.
+	taskAbandoned
 )
 
 // zcMode says, for a zero-copy send, where its notification comes from.
