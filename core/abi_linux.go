@@ -52,6 +52,8 @@ const (
 	opShutdown     = 34
 	opMsgRing      = 40
 	opSocket       = 45
+	opSendZC       = 47 // Linux 6.0
+	opSendmsgZC    = 48 // Linux 6.1
 	opLastRequired = opSocket
 )
 

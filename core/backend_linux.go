@@ -58,6 +58,9 @@ func (r *Ring) supports(op Op) bool {
 	if r.ep == nil {
 		return opSupported(op)
 	}
+	if plain := zcPlain(op); plain != OpNone {
+		op = plain // which the epoll backend performs in its place
+	}
 	return op != OpNone && op < opInternal && !opDisabled[op]
 }
 

@@ -26,9 +26,11 @@
 // Every buffer, iovec, sockaddr, path and timespec the kernel reads or writes
 // is held by the task until the operation's final completion, including after
 // a cancel: Go's heap does not move objects, and the task keeps them
-// reachable. Tasks live in fixed chunks, so steady-state operation allocates
-// nothing. Close cancels what is in flight and waits for the kernel to finish
-// with it before releasing anything.
+// reachable. A zero-copy send's final completion is its notification, not
+// its result: the kernel may send from the buffer until then, so the caller
+// must leave it unchanged too. Tasks live in fixed chunks, so steady-state
+// operation allocates nothing. Close cancels what is in flight and waits for
+// the kernel to finish with it before releasing anything.
 //
 // # Threading
 //
@@ -51,8 +53,9 @@
 // operation the kernel lacks returns an error matching errors.ErrUnsupported.
 // The ring itself needs Linux 5.6 (single mmap, probe, CQ size); the full
 // operation set needs 6.0 (multishot receive, provided buffer rings, socket,
-// msg_ring, cancel by fd). Tests run on the real kernel, including the
-// fallback paths.
+// msg_ring, cancel by fd); zero-copy sends run as the kernel's from 6.0
+// (SendZC) and 6.1 (SendmsgZC), and as plain sends before. Tests run on the
+// real kernel, including the fallback paths.
 //
 // # Backends
 //
@@ -71,12 +74,13 @@
 // (openat, statx, reads and writes of regular files) runs on a small shared
 // worker pool whose results complete on the ring's goroutine. The callback
 // API is the same code on both: the same Task, Handle, Msg, Userdata,
-// completion flags (multishot operations report More, receives into a
-// BufRing take its buffers as the kernel would and end with ENOBUFS when it
-// is empty) and errors. What differs is where the work happens: on epoll
-// nothing completes while the ring's goroutine is outside Run or Submit
-// (PollableFd, the epoll descriptor, and Ready say when there is work for
-// Run); accept, connect and splice put their descriptors in nonblocking
+// completion flags (multishot operations and zero-copy sends report More,
+// receives into a BufRing take its buffers as the kernel would and end with
+// ENOBUFS when it is empty, a zero-copy send's notification follows its
+// result) and errors; zero-copy sends copy there, as Ring.ZeroCopy says.
+// What differs is where the work happens: on epoll nothing completes
+// while the ring's goroutine is outside Run or Submit (PollableFd, the
+// epoll descriptor, and Ready say when there is work for Run); accept, connect and splice put their descriptors in nonblocking
 // mode, as package net does; an operation on a descriptor number that was
 // closed outside the ring (not with CloseFd) and reused by a descriptor
 // made outside it may wait up to 100ms before the ring notices that epoll

@@ -27,6 +27,10 @@ const (
 	OpMsgRing
 	OpSendmsg
 	OpRecvmsg
+	// OpSendZC is a zero-copy send (SendZC).
+	OpSendZC
+	// OpSendmsgZC is a zero-copy sendmsg (SendmsgZC).
+	OpSendmsgZC
 	// OpMessage marks a task delivered to this runtime by another runtime's
 	// MsgRing.
 	OpMessage
@@ -39,7 +43,8 @@ var opNames = [...]string{
 	OpRead: "read", OpWrite: "write", OpReadv: "readv", OpWritev: "writev",
 	OpSplice: "splice", OpClose: "close", OpPoll: "poll", OpSocket: "socket",
 	OpShutdown: "shutdown", OpOpenat: "openat", OpStatx: "statx",
-	OpMsgRing: "msgring", OpSendmsg: "sendmsg", OpRecvmsg: "recvmsg", OpMessage: "message", opInternal: "internal",
+	OpMsgRing: "msgring", OpSendmsg: "sendmsg", OpRecvmsg: "recvmsg",
+	OpSendZC: "sendzc", OpSendmsgZC: "sendmsgzc", OpMessage: "message", opInternal: "internal",
 }
 
 // String returns the operation's name.

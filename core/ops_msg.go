@@ -48,25 +48,31 @@ func (t *Task) msgHdr() *msghdr {
 // flags: to sa, or to the socket's peer when sa is nil. The result is the
 // number of bytes of buf sent.
 func (r *Ring) Sendmsg(fd int, buf, oob []byte, sa Sockaddr, flags int, ctx Ctx) (Handle, error) {
+	_, h, err := r.sendmsg(OpSendmsg, opSendmsg, fd, buf, oob, sa, flags, ctx)
+	return h, err
+}
+
+// sendmsg prepares a Sendmsg or a SendmsgZC and returns its task.
+func (r *Ring) sendmsg(op Op, opcode uint8, fd int, buf, oob []byte, sa Sockaddr, flags int, ctx Ctx) (*Task, Handle, error) {
 	var raw unix.RawSockaddrAny
 	var n uint32
 	if sa != nil {
 		var err error
 		if n, err = putSockaddr(sa, &raw); err != nil {
-			return Handle{}, err
+			return nil, Handle{}, err
 		}
 	}
-	t, s, err := r.start(OpSendmsg, ctx)
+	t, s, err := r.start(op, ctx)
 	if err != nil {
-		return Handle{}, err
+		return nil, Handle{}, err
 	}
-	m := t.prepMsg(s, opSendmsg, fd, buf, oob, flags)
+	m := t.prepMsg(s, opcode, fd, buf, oob, flags)
 	if n > 0 {
 		t.sa = raw
 		m.hdr.Name = (*byte)(unsafe.Pointer(&t.sa))
 		m.hdr.Namelen = n
 	}
-	return t.Handle(), nil
+	return t, t.Handle(), nil
 }
 
 // prepMsg points t's header at buf and oob, which t keeps reachable, and

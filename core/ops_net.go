@@ -146,13 +146,18 @@ func (r *Ring) Send(fd int, buf []byte, flags int, ctx Ctx) (Handle, error) {
 	if err != nil {
 		return Handle{}, err
 	}
+	t.prepSend(s, opSend, fd, buf, flags)
+	return t.Handle(), nil
+}
+
+// prepSend points s at buf, which t keeps reachable, for a send of it on fd.
+func (t *Task) prepSend(s *sqe, opcode uint8, fd int, buf []byte, flags int) {
 	t.buf = buf
-	s.opcode = opSend
+	s.opcode = opcode
 	s.fd = int32(fd)
 	s.addr = bufAddr(buf)
 	s.len = uint32(len(buf))
 	s.opFlags = uint32(flags)
-	return t.Handle(), nil
 }
 
 // Socket creates a socket; the task's Fd is the new descriptor.

@@ -43,6 +43,11 @@ func loadProbe(fd int) error {
 var opDisabled [opInternal]bool
 
 func opSupported(op Op) bool {
+	if plain := zcPlain(op); plain != OpNone {
+		// Where the kernel lacks the zero-copy send, the plain one
+		// stands in (kernelZeroCopy says which runs).
+		return opSupported(plain)
+	}
 	if op == OpNone || op >= opInternal || opDisabled[op] {
 		return false
 	}
@@ -53,8 +58,28 @@ func opSupported(op Op) bool {
 }
 
 // Supported reports whether the running kernel can perform op. Operations it
-// cannot perform return an error matching errors.ErrUnsupported.
+// cannot perform return an error matching errors.ErrUnsupported. OpSendZC
+// and OpSendmsgZC are performed wherever the plain send and sendmsg are,
+// copying where the kernel cannot send without: Ring.ZeroCopy says which.
 func Supported(op Op) bool { return opSupported(op) }
+
+// zcPlain returns the plain send that stands in for the zero-copy send op
+// where the kernel lacks it, or OpNone when op is not a zero-copy send.
+func zcPlain(op Op) Op {
+	switch op {
+	case OpSendZC:
+		return OpSend
+	case OpSendmsgZC:
+		return OpSendmsg
+	}
+	return OpNone
+}
+
+// kernelZeroCopy reports whether the kernel performs the zero-copy send op
+// itself (IORING_OP_SEND_ZC from Linux 6.0, IORING_OP_SENDMSG_ZC from 6.1).
+func kernelZeroCopy(op Op) bool {
+	return zcPlain(op) != OpNone && !opDisabled[op] && kernelOps[kernelOp[op]]
+}
 
 // kernelOp maps an operation to the opcode whose support the probe reports.
 var kernelOp = [...]uint8{
@@ -64,4 +89,5 @@ var kernelOp = [...]uint8{
 	OpSplice: opSplice, OpClose: opClose, OpPoll: opPollAdd, OpSocket: opSocket,
 	OpShutdown: opShutdown, OpOpenat: opOpenat, OpStatx: opStatx,
 	OpMsgRing: opMsgRing, OpSendmsg: opSendmsg, OpRecvmsg: opRecvmsg,
+	OpSendZC: opSendZC, OpSendmsgZC: opSendmsgZC,
 }

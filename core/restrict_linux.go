@@ -86,6 +86,10 @@ func (r *Ring) restrict(allowed restrictionSet) error {
 	for op, ok := range allowed {
 		if ok && op < len(kernelOp) && Op(op) != OpNone {
 			addOp(kernelOp[op])
+			if plain := zcPlain(Op(op)); plain != OpNone {
+				// What runs where the zero-copy send cannot.
+				addOp(kernelOp[plain])
+			}
 		}
 	}
 	rs = append(rs, restriction{opcode: restrictSQEFlagsAllowed, arg: sqeFlagsAll})

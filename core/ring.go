@@ -54,6 +54,10 @@ type Ring struct {
 	free       *Task
 	remoteFree atomic.Pointer[Task] // tasks returned by other rings
 	active     int                  // tasks submitted whose final completion is pending
+	// notifs counts the kernel's zero-copy sends whose result has come
+	// (with IORING_CQE_F_MORE) and whose notification has not; they are
+	// part of active. Owned, as active is, by the ring's goroutine.
+	notifs int
 
 	// The inbox holds tasks other rings sent with MsgRing until their
 	// message is reaped here.
@@ -301,6 +305,17 @@ func (r *Ring) SingleIssuer() bool { return r.setupFlags&setupSingleIssuer != 0 
 // owns the ring, and not from inside a callback. If the cancellation fails
 // (ErrWrongThread on a SingleIssuer ring closed from another thread), Close
 // returns the error and leaves the ring open.
+//
+// The notification of a zero-copy send (SendZC, SendmsgZC) cannot be
+// cancelled: it comes when the network stack lets go of the data. Close
+// waits up to a second for those still due once everything else has
+// ended. If some do not come, as when a peer leaves the data in its
+// socket, Close closes the ring without them: their handles are dead,
+// none of their callbacks runs, and their buffers (if on the Go heap)
+// stay referenced for the rest of the process, since the kernel may still
+// send from them and must never send memory the program has reused. The
+// kernel keeps the ring's context until the network stack lets the data
+// go, and warns in its log after five minutes if it still has not.
 func (r *Ring) Close() error {
 	if r.closed {
 		return ErrClosed
@@ -313,6 +328,9 @@ func (r *Ring) Close() error {
 		if err := r.drainForClose(); err != nil {
 			// The kernel may still use what the tasks hold: release nothing.
 			return err
+		}
+		if r.notifs > 0 {
+			r.abandonZC()
 		}
 	}
 	var err error
@@ -346,7 +364,7 @@ func (r *Ring) drainForClose() error {
 	if r.ep != nil {
 		r.ep.abandonPooled()
 	}
-	for round := 0; r.active > 0; round++ {
+	for round := 0; r.active > r.notifs; round++ {
 		s, err := r.getSQE()
 		if err != nil {
 			return err
@@ -381,12 +399,91 @@ func (r *Ring) drainForClose() error {
 			}
 			for r.reapSilently() > 0 && r.active > 0 {
 			}
-			if r.active == 0 || !tick.Live() {
+			if r.active == r.notifs || !tick.Live() {
 				break
 			}
 		}
 	}
+	return r.awaitNotifs()
+}
+
+// reapOne waits for a completion and consumes what is ready without
+// running callbacks, for Close.
+func (r *Ring) reapOne() error {
+	if err := r.submitAndWait(1, false); err != nil && err != errReapFirst {
+		return err
+	}
+	r.reapSilently()
 	return nil
+}
+
+// notifWait bounds how long Close waits for the notifications of zero-copy
+// sends once nothing else is in flight. They come when the network stack
+// frees the data, on loopback at once, elsewhere once the peer has
+// acknowledged it; data a peer leaves in its socket keeps them away
+// indefinitely. A variable so that tests can shorten it.
+var notifWait = time.Second
+
+// awaitNotifs waits, up to notifWait, for the notifications of the
+// zero-copy sends still in flight, which no cancel can hasten; r.notifs
+// says how many did not come.
+func (r *Ring) awaitNotifs() error {
+	if r.notifs == 0 {
+		return nil
+	}
+	s, err := r.getSQE()
+	if err != nil {
+		return err
+	}
+	t := r.alloc()
+	r.launch(t, s, OpTimer, Ctx{})
+	t.kind = kindQuiet
+	t.ts.set(notifWait)
+	s.opcode = opTimeout
+	s.addr = t.ts.ptr()
+	s.len = 1
+	timer := t.Handle()
+	for r.notifs > 0 && timer.Live() {
+		if err := r.reapOne(); err != nil {
+			return err
+		}
+	}
+	if timer.Live() {
+		r.removeTimer(timer) // every notification came
+	}
+	for r.active > r.notifs { // the timer, and its removal
+		if err := r.reapOne(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// abandonedZC keeps the tasks, and so the buffers, of zero-copy sends whose
+// notification had not come when their ring closed, for the rest of the
+// process: the kernel may still send from those buffers. Guarded by its mu.
+var abandonedZC struct {
+	mu     sync.Mutex
+	chunks []*[chunkSize]Task
+}
+
+// abandonZC gives the zero-copy sends a closing ring still owes
+// notifications up: their tasks leave flight (taskAbandoned, so their
+// handles are dead and Active counts them no more) and the ring's task
+// chunks join abandonedZC, which keeps every buffer they hold.
+func (r *Ring) abandonZC() {
+	for _, c := range r.chunks {
+		for i := range c {
+			if t := &c[i]; t.state == taskInFlight && t.zc == zcKernel {
+				t.state = taskAbandoned
+				r.active--
+				r.notifs--
+			}
+		}
+	}
+	abandonedZC.mu.Lock()
+	abandonedZC.chunks = append(abandonedZC.chunks, r.chunks...)
+	abandonedZC.mu.Unlock()
 }
 
 // dropQueued turns every SQE the kernel has not consumed into a NOP that
@@ -412,7 +509,11 @@ func (r *Ring) reapSilently() int {
 		if c.userData&inboxFlag != 0 {
 			continue // dropInbox returns these tasks
 		}
-		if t := r.lookup(c.userData); t != nil && c.flags&cqeFMore == 0 {
+		t := r.lookup(c.userData)
+		if t != nil && t.zc != zcNone {
+			r.countNotif(c.flags)
+		}
+		if t != nil && c.flags&cqeFMore == 0 {
 			r.active--
 			t.state = taskReserved
 			if t.bufID >= 0 {
@@ -630,6 +731,12 @@ func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 		r.stale++
 		return nil
 	}
+	if t.zc != zcNone {
+		if flags&(cqeFMore|cqeFNotif) == 0 {
+			return r.completeWithNotif(t, res, flags)
+		}
+		r.countNotif(flags)
+	}
 	more := flags&cqeFMore != 0
 	if !more {
 		r.active--
@@ -658,6 +765,9 @@ func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 	if t.Result.Op == OpTimer && res == -int32(unix.ETIME) {
 		t.Result.Res = 0
 	}
+	if flags&cqeFNotif != 0 {
+		t.Result.Res = 0 // IORING_NOTIF_USAGE_ZC_COPIED, were it asked for, is no errno
+	}
 	var err error
 	if t.Callback != nil {
 		err = t.Callback(r, t)
@@ -669,6 +779,45 @@ func (r *Ring) complete(ud uint64, res int32, flags uint32) error {
 	if !more {
 		r.finish(t)
 	}
+	return err
+}
+
+// countNotif keeps notifs as a completion of a kernel zero-copy send with
+// flags arrives: its result, which a notification will follow, or that
+// notification.
+func (r *Ring) countNotif(flags uint32) {
+	if flags&cqeFNotif != 0 {
+		r.notifs--
+	} else if flags&cqeFMore != 0 {
+		r.notifs++
+	}
+}
+
+// completeWithNotif completes a zero-copy send whose result is final: a
+// plain send stood in for it, or the kernel failed it before it took the
+// buffer. Its callback runs as the kernel's zero-copy send would have it,
+// once with the result and More, and once more with the notification;
+// the task stays in flight until then, as it does until a kernel
+// notification. The notification runs even when the result's callback
+// returns an error, which Run returns after both.
+func (r *Ring) completeWithNotif(t *Task, res int32, flags uint32) error {
+	t.Result.Res = res
+	t.Result.Flags = flags | cqeFMore
+	t.Result.Buf = nil
+	var err error
+	if t.Callback != nil {
+		err = t.Callback(r, t)
+	}
+	r.active--
+	t.state = taskReserved
+	t.Result.Res = 0
+	t.Result.Flags = cqeFNotif
+	if t.Callback != nil {
+		if nerr := t.Callback(r, t); err == nil {
+			err = nerr
+		}
+	}
+	r.finish(t)
 	return err
 }
 
@@ -757,6 +906,7 @@ func (r *Ring) release(t *Task) {
 	t.bufID = -1
 	t.slot = -1
 	t.linked = false
+	t.zc = zcNone
 	if t.owner != r {
 		for {
 			head := t.owner.remoteFree.Load()

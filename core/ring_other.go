@@ -168,6 +168,20 @@ func (r *Ring) Send(fd int, buf []byte, flags int, ctx Ctx) (Handle, error) {
 	return Handle{}, errNoRing
 }
 
+// SendZC is Runtime.SendZC; off Linux it returns New's error.
+func (r *Ring) SendZC(fd int, buf []byte, flags int, ctx Ctx) (Handle, error) {
+	return Handle{}, errNoRing
+}
+
+// SendmsgZC is Runtime.SendmsgZC; off Linux it returns New's error.
+func (r *Ring) SendmsgZC(fd int, buf, oob []byte, sa Sockaddr, flags int, ctx Ctx) (Handle, error) {
+	return Handle{}, errNoRing
+}
+
+// ZeroCopy reports whether the zero-copy send op runs as the kernel's:
+// false off Linux.
+func (r *Ring) ZeroCopy(op Op) bool { return false }
+
 // Read is Runtime.Read; off Linux it returns New's error.
 func (r *Ring) Read(fd int, buf []byte, off int64, ctx Ctx) (Handle, error) {
 	return Handle{}, errNoRing

@@ -46,6 +46,15 @@ type Runtime interface {
 	RecvMultishotLimit(fd int, br *BufRing, limit uint32, ctx Ctx) (Handle, error)
 	// Send sends buf; the result may be short.
 	Send(fd int, buf []byte, flags int, ctx Ctx) (Handle, error)
+	// SendZC sends buf without copying it where the kernel can. The
+	// callback runs twice: with the result (More true), then with the
+	// notification (Notif true), after which the runtime no longer uses
+	// buf; the caller must not change or reuse buf before then.
+	SendZC(fd int, buf []byte, flags int, ctx Ctx) (Handle, error)
+	// SendmsgZC is Sendmsg without copying buf where the kernel can,
+	// with SendZC's two callbacks; buf and oob stay the runtime's until
+	// the notification.
+	SendmsgZC(fd int, buf, oob []byte, sa Sockaddr, flags int, ctx Ctx) (Handle, error)
 	// Sendmsg sends buf and the control data oob to sa, or to the
 	// socket's peer when sa is nil.
 	Sendmsg(fd int, buf, oob []byte, sa Sockaddr, flags int, ctx Ctx) (Handle, error)

@@ -15,6 +15,10 @@ const (
 	// CQEFlagMore says a multishot operation will complete again
 	// (IORING_CQE_F_MORE); Task.More reports it.
 	CQEFlagMore = cqeFMore
+	// CQEFlagNotif marks a zero-copy send's notification
+	// (IORING_CQE_F_NOTIF): the runtime no longer uses the send's
+	// buffer. Task.Notif reports it.
+	CQEFlagNotif = cqeFNotif
 	// CQEBufferShift is where the buffer id starts in Result.Flags.
 	CQEBufferShift = cqeBufferShift
 )

@@ -75,6 +75,7 @@ type Task struct {
 	bufID  int32   // provided buffer held in Result.Buf, -1 if none
 	slot   int32   // for a MsgRing task, the peer inbox slot its message fills
 	linked bool    // a linked timeout follows the task's SQE
+	zc     zcMode  // how a zero-copy send's notification comes
 	ep     epTask  // the epoll backend's state while it performs the task
 }
 
@@ -85,6 +86,26 @@ const (
 	taskReserved           // taken from the pool, or past its final completion
 	taskInFlight
 	taskHeld // reserved by GetTask and not yet handed to MsgRing
+	// taskAbandoned: a zero-copy send whose ring closed before its
+	// notification came; kept for the rest of the process (abandonedZC),
+	// never live again.
+	taskAbandoned
+)
+
+// zcMode says, for a zero-copy send, where its notification comes from.
+// It is set when the send is prepared and read by the completion; the
+// ring's goroutine owns it, as it owns the task.
+type zcMode uint8
+
+const (
+	zcNone zcMode = iota // not a zero-copy send
+	// The kernel sends without copying: its result comes with
+	// IORING_CQE_F_MORE and a notification follows, unless the send
+	// failed before it took the buffer.
+	zcKernel
+	// A plain send stands in (the epoll backend, a kernel without the
+	// operation): the ring delivers the notification after the result.
+	zcEmulated
 )
 
 type internalKind uint8
@@ -136,8 +157,14 @@ func (t *Task) Fd() int {
 	return int(t.Result.Res)
 }
 
-// More reports whether a multishot operation will complete again.
+// More reports whether a multishot operation will complete again, or, in a
+// zero-copy send's result, that its notification follows.
 func (t *Task) More() bool { return t.Result.Flags&cqeFMore != 0 }
+
+// Notif reports whether the completion is a zero-copy send's notification
+// (SendZC, SendmsgZC): the last callback of the send, after which the
+// buffers it was given are the caller's again.
+func (t *Task) Notif() bool { return t.Result.Flags&cqeFNotif != 0 }
 
 // Handle returns the handle of the task's current use.
 func (t *Task) Handle() Handle { return Handle{task: t, gen: t.gen} }

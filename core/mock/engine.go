@@ -87,6 +87,10 @@ type cqe struct {
 	recvmsg  bool
 	oob      []byte
 	msgFlags int
+	// A zero-copy send's notification: the send's buffers, and what
+	// they held at its result.
+	zcBufs [][]byte
+	zcHeld []byte
 }
 
 func (c *cqe) final() bool { return c.flags&core.CQEFlagMore == 0 }
@@ -147,6 +151,12 @@ func (m *Ring) post(o *op, c cqe) {
 	c.task = o.task
 	if c.br == nil {
 		c.bufID = -1
+	}
+	if isZC(o.kind) && c.final() {
+		// As on a core.Ring, the notification follows the result.
+		c.flags |= more
+		m.cq = append(m.cq, c)
+		c = zcNotif(o)
 	}
 	if c.final() {
 		o.done = true
@@ -210,7 +220,7 @@ func (m *Ring) progress(o *op) {
 		o.peer.inboxMu.Unlock()
 		o.msg = nil
 		m.postRes(o, 0)
-	case core.OpSend, core.OpWrite, core.OpWritev, core.OpSendmsg:
+	case core.OpSend, core.OpWrite, core.OpWritev, core.OpSendmsg, core.OpSendZC, core.OpSendmsgZC:
 		m.output(o)
 	case core.OpClose:
 		wasOpen := m.closeFd(o.fd)
@@ -349,7 +359,7 @@ func (m *Ring) output(o *op) {
 			return
 		}
 		n = r.value()
-	} else if o.kind == core.OpSend && m.faults.inject(FaultReset, o) {
+	} else if (o.kind == core.OpSend || o.kind == core.OpSendZC) && m.faults.inject(FaultReset, o) {
 		m.dropStream(o.fd)
 		m.resetConn(o)
 		return
@@ -550,6 +560,9 @@ func (m *Ring) deliver(c *cqe) error {
 		// A completion without a datagram shows nothing of the last.
 		*t.RemoteSockaddr() = core.RawSockaddrAny{}
 		core.SetTaskMsg(t, nil, 0)
+	}
+	if c.flags&core.CQEFlagNotif != 0 {
+		m.checkZC(c)
 	}
 	if c.statx != nil {
 		st := *c.statx

@@ -70,7 +70,8 @@
 // Completions behave as on a core.Ring: callbacks run only inside Run, in
 // submission order (unless Reverse or the random-fault mode reorders them),
 // with the task's Userdata and Msg; a multishot operation
-// keeps its task until its final completion; Handle.Cancel completes the
+// keeps its task until its final completion, and a zero-copy send until its
+// notification, which follows its result; Handle.Cancel completes the
 // target with ECANCELED and the cancel with nil, or ENOENT when the target
 // had already completed (as from the kernel, the cancel's callback runs
 // first), unless ScriptCancel or the random-fault mode makes it lose the
@@ -271,6 +272,7 @@ var scriptable = map[core.Op]bool{
 	core.OpClose: true, core.OpPoll: true, core.OpSocket: true,
 	core.OpShutdown: true, core.OpOpenat: true, core.OpStatx: true,
 	core.OpSendmsg: true, core.OpRecvmsg: true,
+	core.OpSendZC: true, core.OpSendmsgZC: true,
 }
 
 // Script queues replies for the next operations op on fd, in order; one
@@ -292,7 +294,8 @@ func (m *Ring) Script(fd int, op core.Op, replies ...Reply) {
 func (m *Ring) RegisterFd(fd int) { m.opened(fd, "RegisterFd") }
 
 // Sent returns the bytes the application sent or wrote on fd with Send,
-// Write and Writev, in completion order (offsets are ignored).
+// SendZC, Sendmsg, SendmsgZC, Write and Writev, in completion order
+// (offsets are ignored).
 func (m *Ring) Sent(fd int) []byte { return slices.Clone(m.sent[fd]) }
 
 // Now returns the fake clock, which starts at the time New was called and
