@@ -168,7 +168,13 @@ func (ep *epollRing) enter(wait uint32) error {
 	ep.checkSuspects()
 	defer ep.keepOverflowVisible()
 	if wait == 0 {
-		if ep.parked > 0 && ep.cqEmpty() {
+		// Collect readiness whenever operations wait on descriptors, even
+		// with completions in the CQ: a connection whose every receive
+		// finds data at once (a full buffer leaves its direction ready)
+		// keeps the CQ from emptying, and a ring that polled only when
+		// it emptied left every parked operation waiting behind it (a
+		// p99 of 221 ms against a p50 of 1.1 ms at 1,000 connections).
+		if ep.parked > 0 {
 			return ep.poll(false)
 		}
 		return nil
