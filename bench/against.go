@@ -10,16 +10,15 @@ import (
 	"strings"
 )
 
-// A change to uringnet is judged against the code before it, and on this
-// shared machine only figures from one run compare: -against builds the echo
-// server of other revisions and runs each, as uringnet@REV, in the same
-// rounds as the working tree's servers, so every row alternates with the
-// others and its ratio to net is measured under the same load.
+// A change is judged against the code before it, and on this shared
+// machine only figures from one run compare: -against builds the echo
+// server of other revisions and runs its servers, as IMPL@REV (uringnet@REV
+// unless -servers names others), in the same rounds as the working tree's,
+// so every row alternates with the others and its ratio to net is measured
+// under the same load.
 
-// againstPrefix names the server of a revision given to -against.
-const againstPrefix = "uringnet@"
-
-func againstServer(rev string) string { return againstPrefix + rev }
+// againstServer names the uringnet server of a revision given to -against.
+func againstServer(rev string) string { return "uringnet@" + rev }
 
 // buildServerAt extracts revision rev of the repository around the bench
 // module into dir and builds its bench/echoserver there, against that

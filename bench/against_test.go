@@ -11,9 +11,9 @@ import (
 	"github.com/ourio-go/ourio/uringnet"
 )
 
-// TestAgainstRevision measures a committed revision's uringnet beside the
+// TestAgainstRevision measures a committed revision's servers beside the
 // working tree's in one run: the server is built from the revision's own
-// tree and its rows appear under uringnet@REV with a ratio to net.
+// tree and its rows appear under IMPL@REV with a ratio to net.
 func TestAgainstRevision(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs server processes")
@@ -26,7 +26,7 @@ func TestAgainstRevision(t *testing.T) {
 	}
 	cfg := config{
 		workloads: []string{"echo"},
-		servers:   []string{"net", "uringnet", againstServer("HEAD")},
+		servers:   []string{"net", "uringnet", againstServer("HEAD"), "callback-epoll@HEAD"},
 		against:   []string{"HEAD"},
 		sizes:     []int{64},
 		conns:     []int{4},
@@ -50,7 +50,7 @@ func TestAgainstRevision(t *testing.T) {
 		}
 		got = append(got, r.Server)
 	}
-	if strings.Join(got, ",") != "net,uringnet,uringnet@HEAD" {
+	if strings.Join(got, ",") != "net,uringnet,uringnet@HEAD,callback-epoll@HEAD" {
 		t.Errorf("runs %v", got)
 	}
 	var text bytes.Buffer
@@ -68,6 +68,18 @@ func TestAgainstNeedsItsRevision(t *testing.T) {
 	cfg := config{workloads: []string{"echo"}, servers: []string{"net", "uringnet@v0"}, sizes: []int{64}, conns: []int{1}, rounds: 1, duration: time.Second, bufSize: 4096}
 	if err := cfg.check(); err == nil {
 		t.Error("a uringnet@REV server without -against REV passed the check")
+	}
+	cfg.servers, cfg.against = []string{"net", "callback-epoll@v0"}, []string{"v1"}
+	if err := cfg.check(); err == nil {
+		t.Error("callback-epoll@v0 passed the check with only -against v1")
+	}
+	cfg.servers, cfg.against = []string{"net", "nosuch@v1"}, []string{"v1"}
+	if err := cfg.check(); err == nil {
+		t.Error("an unknown server at a known revision passed the check")
+	}
+	cfg.servers = []string{"net", "callback-epoll@v1"}
+	if err := cfg.check(); err != nil {
+		t.Errorf("callback-epoll@v1 with -against v1: %v", err)
 	}
 	if testing.Short() {
 		return

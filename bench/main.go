@@ -69,8 +69,9 @@ type config struct {
 	gen       string // the load generator, one of generators; "" is defaultGen
 
 	buildFlags []string // extra go build flags for the server
-	// against are git revisions whose uringnet runs beside the working
-	// tree's in the echo workload, as servers named uringnet@REV.
+	// against are git revisions whose echo servers run beside the working
+	// tree's in the echo workload, as servers named IMPL@REV (uringnet@REV
+	// unless -servers names another).
 	against []string
 }
 
@@ -92,7 +93,7 @@ func main() {
 	pin := flag.Bool("pin", false, "pin echo servers to CPU 1 and the load generator to CPU 0 (off by default: a server with a ring per CPU needs both)")
 	syscalls := flag.Bool("syscalls", true, "count each echo server's syscalls per message in a short extra pass in round 1 (perf stat, else strace)")
 	gen := flag.String("gen", defaultGen, "echo load generator: ring (every connection on one of Ourio's rings, on one thread) or net (package net, a goroutine per connection)")
-	against := flag.String("against", "", "git revisions, comma-separated: each adds an echo server uringnet@REV, bench/echoserver built from that revision of the repository, measured beside the working tree's servers in the same run (echo only)")
+	against := flag.String("against", "", "git revisions, comma-separated: bench/echoserver built from each revision of the repository, its servers named IMPL@REV in -servers (callback-epoll@HEAD), or uringnet@REV added when none is, measured beside the working tree's servers in the same run (echo only)")
 	out := flag.String("out", "", `directory for results.json, results.md and the charts (default: docs/benchmarks in the repository, or a new temporary directory with -quick; "" after -out= writes nothing)`)
 	flag.Parse()
 
@@ -116,7 +117,9 @@ func main() {
 		against: splitList(*against),
 	}
 	for _, rev := range cfg.against {
-		cfg.servers = append(cfg.servers, againstServer(rev))
+		if !slices.ContainsFunc(cfg.servers, func(s string) bool { return strings.HasSuffix(s, "@"+rev) }) {
+			cfg.servers = append(cfg.servers, againstServer(rev))
+		}
 	}
 	var err error
 	if cfg.sizes, err = intList(*sizes); err != nil {
@@ -216,10 +219,11 @@ func (c config) check() error {
 		return fmt.Errorf("need at least one server, size and connection count")
 	}
 	for _, s := range c.servers {
-		if rev, ok := strings.CutPrefix(s, againstPrefix); ok && slices.Contains(c.against, rev) {
-			continue
+		impl, rev, at := strings.Cut(s, "@")
+		if at && !slices.Contains(c.against, rev) {
+			return fmt.Errorf("server %q: no -against %s builds it", s, rev)
 		}
-		if !slices.Contains(echoImpls, s) {
+		if !slices.Contains(echoImpls, impl) {
 			return fmt.Errorf("unknown server %q (want one of %s)", s, strings.Join(echoImpls, ", "))
 		}
 	}
@@ -303,7 +307,7 @@ func runEcho(ctx context.Context, cfg config, tmp string, res *results, progress
 		if err != nil {
 			return err
 		}
-		bins[againstServer(rev)] = b
+		bins[rev] = b
 	}
 	var counter syscallCounter
 	if cfg.syscalls {
@@ -334,8 +338,8 @@ func runEcho(ctx context.Context, cfg config, tmp string, res *results, progress
 						c = counter
 					}
 					b, impl := bin, srv
-					if ab, ok := bins[srv]; ok {
-						b, impl = ab, "uringnet"
+					if name, rev, ok := strings.Cut(srv, "@"); ok {
+						b, impl = bins[rev], name
 					}
 					s, err := runOne(b, impl, cfg, size, conns, c)
 					if err != nil {

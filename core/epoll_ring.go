@@ -33,10 +33,13 @@ type epollRing struct {
 	sqHead, sqTail, sqFlags, cqHead, cqTail uint32
 	overflow                                []cqe // completions that found the CQ full, oldest first
 
-	fds      []*epFd // by descriptor number; nil where none was watched
-	parked   int     // operations waiting on a descriptor
-	timers   timerHeap
-	linkPrev *Task // the task of the last SQE flagged IOSQE_IO_LINK in this submission
+	fds    []*epFd // by descriptor number; nil where none was watched
+	parked int     // operations waiting on a descriptor
+	// sincePoll counts completions posted since epoll was last asked for
+	// readiness; at pollBudget an enter asks again (see enter).
+	sincePoll int
+	timers    timerHeap
+	linkPrev  *Task // the task of the last SQE flagged IOSQE_IO_LINK in this submission
 
 	suspects    []suspectEntry // descriptors to confirm, oldest first from suspectHead
 	suspectHead int
@@ -168,7 +171,14 @@ func (ep *epollRing) enter(wait uint32) error {
 	ep.checkSuspects()
 	defer ep.keepOverflowVisible()
 	if wait == 0 {
-		if ep.parked > 0 && ep.cqEmpty() {
+		// Collect readiness when the CQ is empty, and also after
+		// pollBudget completions with operations parked: a connection
+		// whose every receive finds data at once (a full buffer leaves
+		// its direction ready) keeps the CQ from emptying, and a ring
+		// that polled only when it emptied left every parked operation
+		// waiting behind it (a p99 of 221 ms against a p50 of 1.1 ms at
+		// 1,000 connections).
+		if ep.parked > 0 && (ep.cqEmpty() || ep.sincePoll >= pollBudget) {
 			return ep.poll(false)
 		}
 		return nil
@@ -203,6 +213,7 @@ func (ep *epollRing) consume() {
 // is full, as the kernel does.
 func (ep *epollRing) post(ud uint64, res int32, flags uint32) {
 	r := ep.r
+	ep.sincePoll++
 	if len(ep.overflow) > 0 || ep.cqTail-atomic.LoadUint32(&ep.cqHead) >= r.cqEntries {
 		ep.overflow = append(ep.overflow, cqe{userData: ud, res: res, flags: flags})
 		return
@@ -248,9 +259,18 @@ func (ep *epollRing) finish(t *Task, res int32, flags uint32) {
 	ep.post(ud, res, flags)
 }
 
+// pollBudget is how many completions a ring posts, with operations
+// parked, before it asks epoll for readiness though its CQ is not empty:
+// one wait's worth of events (len(events)), so that readiness is collected
+// as fast as a busy loop can make completions, at one system call per
+// budget. Asking at every enter cost an extra epoll_pwait per message at
+// one connection, where a multishot accept is always parked.
+const pollBudget = 128
+
 // poll waits for readiness (block) or collects what is ready, and performs
 // the operations it unblocks. Timers wake it through the timerfd.
 func (ep *epollRing) poll(block bool) error {
+	ep.sincePoll = 0
 	ms := 0
 	if block {
 		ms = ep.suspectWait()

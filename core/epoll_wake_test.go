@@ -300,3 +300,54 @@ func TestCloseFdLeavesNoRegistration(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "the closed descriptor's registration still reports events")
 }
+
+func TestParkedNotStarvedByReadyFd(t *testing.T) {
+	// One descriptor always has data for the next receive (a small buffer
+	// never drains it), so every round of the loop completes something;
+	// an operation parked on another descriptor that became ready must
+	// still run soon (within the epoll backend's pollBudget completions),
+	// not after the busy one runs dry.
+	for _, be := range []Backend{BackendIOURing, BackendEpoll} {
+		t.Run(be.String(), func(t *testing.T) {
+			r, err := New(Options{Entries: 16, Backend: be})
+			require.NoError(t, err)
+			defer r.Close()
+			busyW, busyR := ktSocketPair(t)
+			idleW, idleR := ktSocketPair(t)
+			const backlog = 64 << 10
+			_, err = unix.Write(busyW, make([]byte, backlog))
+			require.NoError(t, err)
+
+			var idle ktRec
+			_, err = r.Recv(idleR, make([]byte, 16), 0, idle.ctx())
+			require.NoError(t, err)
+			require.NoError(t, r.Run(NoWait)) // it parks: nothing to read yet
+			require.Empty(t, idle.list)
+
+			busyBuf := make([]byte, 16)
+			busyDone := 0
+			var busyCtx Ctx
+			busyCtx = Ctx{Callback: func(rt Runtime, tk *Task) error {
+				if err := tk.Err(); err != nil {
+					return err
+				}
+				busyDone++
+				_, err := rt.Recv(busyR, busyBuf, 0, busyCtx)
+				return err
+			}}
+			_, err = r.Recv(busyR, busyBuf, 0, busyCtx)
+			require.NoError(t, err)
+			require.NoError(t, r.Run(NoWait))
+			_, err = unix.Write(idleW, []byte("x"))
+			require.NoError(t, err)
+			start := busyDone
+			for i := 0; i < backlog/16 && len(idle.list) == 0; i++ {
+				require.NoError(t, r.Run(Once))
+			}
+			require.Len(t, idle.list, 1, "the parked receive never ran")
+			require.Equal(t, 1, idle.list[0].n)
+			require.LessOrEqual(t, busyDone-start, pollBudget+8,
+				"the parked receive waited behind %d receives on the busy descriptor", busyDone-start)
+		})
+	}
+}
