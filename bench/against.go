@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +20,21 @@ import (
 
 // againstServer names the uringnet server of a revision given to -against.
 func againstServer(rev string) string { return "uringnet@" + rev }
+
+// withAgainstServers returns servers with uringnet@REV appended for each
+// revision in against that no server names as IMPL@REV.
+func withAgainstServers(servers, against []string) []string {
+	for _, rev := range against {
+		named := slices.ContainsFunc(servers, func(s string) bool {
+			_, r, at := strings.Cut(s, "@")
+			return at && r == rev
+		})
+		if !named {
+			servers = append(servers, againstServer(rev))
+		}
+	}
+	return servers
+}
 
 // buildServerAt extracts revision rev of the repository around the bench
 // module into dir and builds its bench/echoserver there, against that

@@ -62,6 +62,24 @@ func TestAgainstRevision(t *testing.T) {
 	}
 }
 
+// TestAgainstAddsUringnet adds uringnet@REV for a revision no server
+// names, and nothing for one that -servers already names, matching the
+// revision exactly (v1 does not name xv1).
+func TestAgainstAddsUringnet(t *testing.T) {
+	for _, c := range []struct{ servers, against, want string }{
+		{"net,uringnet", "v1", "net,uringnet,uringnet@v1"},
+		{"net,callback-epoll@v1", "v1", "net,callback-epoll@v1"},
+		{"net,callback@xv1", "v1", "net,callback@xv1,uringnet@v1"},
+		{"net,callback@v1", "v1,v2", "net,callback@v1,uringnet@v2"},
+		{"net", "", "net"},
+	} {
+		got := withAgainstServers(splitList(c.servers), splitList(c.against))
+		if strings.Join(got, ",") != c.want {
+			t.Errorf("servers %s, against %s: %v, want %s", c.servers, c.against, got, c.want)
+		}
+	}
+}
+
 // TestAgainstNeedsItsRevision refuses a uringnet@REV server that no
 // -against revision builds, and a revision git does not know.
 func TestAgainstNeedsItsRevision(t *testing.T) {
@@ -80,6 +98,14 @@ func TestAgainstNeedsItsRevision(t *testing.T) {
 	cfg.servers = []string{"net", "callback-epoll@v1"}
 	if err := cfg.check(); err != nil {
 		t.Errorf("callback-epoll@v1 with -against v1: %v", err)
+	}
+	cfg.servers = []string{"net", "uringnet@"}
+	if err := cfg.check(); err == nil || !strings.Contains(err.Error(), "empty revision") {
+		t.Errorf("uringnet@ with an empty revision: %v", err)
+	}
+	cfg.servers = []string{"net", "callback-epoll@v1", "callback-epoll@v1"}
+	if err := cfg.check(); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("a server listed twice: %v", err)
 	}
 	if testing.Short() {
 		return

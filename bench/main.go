@@ -116,11 +116,7 @@ func main() {
 		quick: *quick, pin: *pin, syscalls: *syscalls, gen: *gen,
 		against: splitList(*against),
 	}
-	for _, rev := range cfg.against {
-		if !slices.ContainsFunc(cfg.servers, func(s string) bool { return strings.HasSuffix(s, "@"+rev) }) {
-			cfg.servers = append(cfg.servers, againstServer(rev))
-		}
-	}
+	cfg.servers = withAgainstServers(cfg.servers, cfg.against)
 	var err error
 	if cfg.sizes, err = intList(*sizes); err != nil {
 		log.Fatalf("-sizes: %v", err)
@@ -218,8 +214,14 @@ func (c config) check() error {
 	if len(c.servers) == 0 || len(c.sizes) == 0 || len(c.conns) == 0 {
 		return fmt.Errorf("need at least one server, size and connection count")
 	}
-	for _, s := range c.servers {
+	for i, s := range c.servers {
 		impl, rev, at := strings.Cut(s, "@")
+		if at && rev == "" {
+			return fmt.Errorf("server %q: empty revision after @", s)
+		}
+		if slices.Contains(c.servers[:i], s) {
+			return fmt.Errorf("server %q listed twice", s)
+		}
 		if at && !slices.Contains(c.against, rev) {
 			return fmt.Errorf("server %q: no -against %s builds it", s, rev)
 		}
