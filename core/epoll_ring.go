@@ -265,9 +265,9 @@ func (ep *epollRing) finish(t *Task, res int32, flags uint32) {
 
 // pollBudget is how many completions a ring posts, with operations
 // parked, before it asks epoll for readiness though its CQ is not empty:
-// one wait's worth of events (events has pollBudget entries), so that readiness is collected
-// as fast as a busy loop can make completions, at one system call per
-// budget. Asking at every enter cost an extra epoll_pwait per message at
+// one wait's worth of events (events has pollBudget entries), so that
+// readiness is collected as fast as a busy loop can make completions, at
+// one system call per budget. Asking at every enter cost an extra epoll_pwait per message at
 // one connection, where a multishot accept is always parked.
 const pollBudget = 128
 
